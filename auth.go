@@ -1,0 +1,365 @@
+package appws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Authenticator obtains logins from elsewhere instead of a password, like the
+// C++ IAppWebsocketAuthenticator: typically from the PBX, which can log a
+// service in to other services (see ServicesAuthenticator).
+//
+// GetLogin is called on every (re)connect with the app to log in to and the
+// server's challenge. Returning an error wrapping ErrAuthenticatorClosed ends
+// the client with Closed{Err: ErrAuthenticatorClosed}; other errors are
+// retried like network failures. An Authenticator that also has a method
+// Done() <-chan struct{} is watched: when that channel closes, the client
+// ends with ErrAuthenticatorClosed at once, even with a session up.
+type Authenticator interface {
+	GetLogin(ctx context.Context, app, challenge string) (*Login, error)
+}
+
+// Login is a login obtained by an Authenticator. The client sends App,
+// Domain, SIP, GUID, DN, Info, Digest and PbxObj in AppLogin exactly as they
+// are (Info's bytes unchanged), and uses SessionKey, already decrypted, as the
+// session key.
+type Login struct {
+	App, Domain, SIP, GUID, DN, PbxObj string
+	Info                               json.RawMessage
+	Digest                             string
+	SessionKey                         string
+}
+
+// loginMsg is one AppLogin to send, with the session key it yields.
+type loginMsg struct {
+	Login
+	info []byte // what goes on the wire as "info" (nil: none)
+}
+
+// appendAppLogin encodes the AppLogin message. The session key is never part
+// of it.
+func (l *loginMsg) appendAppLogin(b []byte) []byte {
+	b = append(b, `{"mt":"AppLogin","app":`...)
+	b = appendJSONString(b, l.App)
+	for _, f := range [...]struct{ k, v string }{
+		{"domain", l.Domain}, {"sip", l.SIP}, {"guid", l.GUID}, {"dn", l.DN},
+	} {
+		b = append(b, ',', '"')
+		b = append(b, f.k...)
+		b = append(b, '"', ':')
+		b = appendJSONString(b, f.v)
+	}
+	if len(l.info) > 0 {
+		b = append(b, `,"info":`...)
+		b = append(b, l.info...)
+	}
+	b = append(b, `,"digest":`...)
+	b = appendJSONString(b, l.Digest)
+	if l.PbxObj != "" {
+		b = append(b, `,"pbxObj":`...)
+		b = appendJSONString(b, l.PbxObj)
+	}
+	return append(b, '}')
+}
+
+// maxChallenge bounds the challenge we accept; innovaphone's are 16
+// characters.
+const maxChallenge = 64
+
+// connect dials the server and logs in. ctx aborts both. The returned
+// session's loops are not started yet.
+func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
+	o := &c.opts
+	var bc *bufConn
+	netDial := o.NetDialContext
+	if netDial == nil {
+		netDial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
+	}
+	proxy := o.Proxy
+	if proxy == nil && !o.NoProxy {
+		proxy = http.ProxyFromEnvironment
+	}
+	dialer := websocket.Dialer{
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := netDial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			bc = &bufConn{Conn: conn, timeout: o.WriteTimeout}
+			return bc, nil
+		},
+		Proxy:            proxy,
+		TLSClientConfig:  o.TLSConfig,
+		HandshakeTimeout: o.HandshakeTimeout,
+		WriteBufferPool:  gorillaWritePool,
+		WriteBufferSize:  maxBuffered + 16,
+	}
+	if o.NoProxy {
+		dialer.Proxy = nil
+	}
+	conn, resp, err := dialer.DialContext(ctx, o.URL, o.Header)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		if resp != nil {
+			return nil, &HandshakeError{StatusCode: resp.StatusCode, Status: resp.Status}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("appws: connect to %s: %w", redactURL(o.URL), err)
+	}
+	conn.SetReadLimit(o.ReadLimit)
+
+	lctx, cancel := context.WithTimeout(ctx, o.LoginTimeout)
+	defer cancel()
+	stop := context.AfterFunc(lctx, bc.closeNow) // ctx or the timeout ends the login
+	s := newSession(c, id, conn, bc)
+	err = c.login(lctx, s)
+	if !stop() || err != nil {
+		bc.closeNow()
+		if err == nil || lctx.Err() != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("appws: login timed out after %v", o.LoginTimeout)
+		}
+		return nil, err
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	return s, nil
+}
+
+// login runs the AppChallenge / AppLogin exchange on s's connection.
+func (c *Client) login(ctx context.Context, s *session) error {
+	o := &c.opts
+	if err := s.conn.WriteMessage(websocket.TextMessage, []byte(`{"mt":"AppChallenge"}`)); err != nil {
+		return fmt.Errorf("appws: send AppChallenge: %w", err)
+	}
+	var cr struct {
+		Challenge json.RawMessage `json:"challenge"`
+		SysClient bool            `json:"sysClient"`
+	}
+	if err := c.readLoginReply(s, "AppChallengeResult", &cr); err != nil {
+		return err
+	}
+	challenge, err := parseChallenge(cr.Challenge)
+	if err != nil {
+		return err
+	}
+
+	var l loginMsg
+	if o.Authenticator != nil {
+		got, err := o.Authenticator.GetLogin(ctx, o.App, challenge)
+		if err != nil {
+			if errors.Is(err, ErrAuthenticatorClosed) {
+				return ErrAuthenticatorClosed
+			}
+			return fmt.Errorf("appws: authenticator: %w", err)
+		}
+		if got == nil {
+			return errors.New("appws: authenticator returned no login")
+		}
+		l.Login = *got
+		if _, err := CanonicalInfo(got.Info); err != nil {
+			return &ProtocolError{"the login's info is not a JSON object"}
+		}
+		if t := bytes.TrimSpace(got.Info); len(t) > 0 && string(t) != "null" {
+			l.info = got.Info
+		}
+	} else {
+		pw := o.Password
+		if cr.SysClient {
+			pw = ""
+		}
+		l.Login = Login{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, PbxObj: o.PbxObj}
+		l.info = c.info
+		l.Digest = digestCanonical(o.App, o.Domain, o.SIP, o.GUID, o.DN, c.info, challenge, pw)
+		l.SessionKey = SessionKey(challenge, pw)
+	}
+	if err := s.conn.WriteMessage(websocket.TextMessage, l.appendAppLogin(nil)); err != nil {
+		return fmt.Errorf("appws: send AppLogin: %w", err)
+	}
+	var lr struct {
+		OK        json.RawMessage `json:"ok"`
+		Error     json.RawMessage `json:"error"`
+		ErrorText json.RawMessage `json:"errorText"`
+		Domain    json.RawMessage `json:"domain"`
+	}
+	if err := c.readLoginReply(s, "AppLoginResult", &lr); err != nil {
+		return err
+	}
+	if string(lr.OK) != "true" {
+		return &LoginError{Code: jsonText(lr.Error), Text: jsonText(lr.ErrorText)}
+	}
+	s.key = l.SessionKey
+	s.domain = jsonText(lr.Domain)
+	return nil
+}
+
+// readLoginReply reads until the message with mt want and decodes it into v.
+// Other messages before login are dropped, as the protocol says; the other
+// login reply out of order is a protocol error.
+func (c *Client) readLoginReply(s *session, want string, v any) error {
+	for {
+		typ, data, err := s.conn.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				return &ReadLimitError{Limit: c.opts.ReadLimit}
+			}
+			return fmt.Errorf("appws: waiting for %s: %w", want, err)
+		}
+		if typ != websocket.TextMessage {
+			c.log.Warn("appws: ignored a binary message before login", "size", len(data))
+			continue
+		}
+		m, err := ParseMessage(data)
+		switch {
+		case err != nil:
+			c.ignored.Add(1)
+			c.log.Warn("appws: ignored a message before login", "size", len(data), "reason", err.Error())
+			continue
+		case m.MT == want:
+			if err := json.Unmarshal(data, v); err != nil {
+				return &ProtocolError{want + " has fields of the wrong type"}
+			}
+			return nil
+		case m.MT == "AppChallengeResult" || m.MT == "AppLoginResult":
+			return &ProtocolError{m.MT + " while waiting for " + want}
+		}
+		c.ignored.Add(1)
+		c.log.Warn("appws: dropped a message that came before login", "mt", m.MT, "size", len(data))
+	}
+}
+
+// parseChallenge accepts the challenge as a string or, as old PBX builds sent
+// it, a JSON number (its literal text). The error never shows the challenge.
+func parseChallenge(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	var ch string
+	switch {
+	case len(raw) == 0:
+		return "", &ProtocolError{"AppChallengeResult has no challenge"}
+	case raw[0] == '"':
+		if err := json.Unmarshal(raw, &ch); err != nil {
+			return "", &ProtocolError{"AppChallengeResult has a bad challenge"}
+		}
+	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
+		ch = string(raw)
+	default:
+		return "", &ProtocolError{"AppChallengeResult's challenge is neither string nor number"}
+	}
+	if ch == "" || len(ch) > maxChallenge {
+		return "", &ProtocolError{"AppChallengeResult's challenge has " + strconv.Itoa(len(ch)) + " characters"}
+	}
+	for i := 0; i < len(ch); i++ {
+		if ch[i] < 0x21 || ch[i] > 0x7e {
+			return "", &ProtocolError{"AppChallengeResult's challenge has a character that is not printable ASCII"}
+		}
+	}
+	return ch, nil
+}
+
+// jsonText returns a JSON string's value, or any other JSON value's literal
+// text; "" for none or null.
+func jsonText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// ServicesAuthenticator returns an Authenticator that obtains logins from the
+// PBX over pbx, a client whose connection comes from or goes to the PBX with
+// the Services API: it sends GetServiceLogin for the target app and the
+// target's challenge, and decrypts the target's session key from the reply
+// with the salt under pbx's session key (PROTOCOL: "Login obtained from the
+// PBX"). It reports itself closed when pbx has ended.
+func ServicesAuthenticator(pbx *Client) Authenticator {
+	return &servicesAuth{pbx: pbx}
+}
+
+type servicesAuth struct{ pbx *Client }
+
+// Done is closed when the PBX client has ended.
+func (a *servicesAuth) Done() <-chan struct{} { return a.pbx.done }
+
+func (a *servicesAuth) GetLogin(ctx context.Context, app, challenge string) (*Login, error) {
+	m, err := a.pbx.Request(ctx, struct {
+		API       string `json:"api"`
+		MT        string `json:"mt"`
+		App       string `json:"app"`
+		Challenge string `json:"challenge"`
+	}{"Services", "GetServiceLogin", app, challenge})
+	if errors.Is(err, ErrClosed) {
+		return nil, ErrAuthenticatorClosed
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		MT, App, Domain, SIP, GUID, DN, PbxObj string
+		Info                                   json.RawMessage
+		Digest, Salt, Key                      string
+		Error                                  json.RawMessage
+		ErrorText                              string
+	}
+	if err := m.Decode(&r); err != nil {
+		return nil, &ProtocolError{"GetServiceLoginResult has fields of the wrong type"}
+	}
+	switch {
+	case r.MT != "GetServiceLoginResult":
+		return nil, &ProtocolError{"reply to GetServiceLogin is " + strconvQuote(r.MT)}
+	case len(r.Error) > 0 && string(r.Error) != "null" && string(r.Error) != "false":
+		return nil, fmt.Errorf("appws: GetServiceLogin for %s refused: %s", strconvQuote(app), strconvQuote(jsonText(r.Error)+" "+r.ErrorText))
+	case r.Digest == "" || r.Key == "":
+		return nil, &ProtocolError{"GetServiceLoginResult has no digest or key"}
+	}
+	key, err := a.pbx.sessionKeyOf(m.Session)
+	if err != nil {
+		return nil, err
+	}
+	target, err := Decrypt(key, r.Salt, r.Key)
+	if err != nil {
+		return nil, &ProtocolError{"GetServiceLoginResult's key is not hex"}
+	}
+	return &Login{
+		App: r.App, Domain: r.Domain, SIP: r.SIP, GUID: r.GUID, DN: r.DN, PbxObj: r.PbxObj,
+		Info: r.Info, Digest: r.Digest, SessionKey: target,
+	}, nil
+}
+
+// sessionKeyOf returns the key of session id if it is still the one up.
+func (c *Client) sessionKeyOf(id uint64) (string, error) {
+	s, err := c.session()
+	if err != nil {
+		return "", err
+	}
+	if s.id != id {
+		return "", fmt.Errorf("appws: %w: the PBX session changed", ErrSessionEnded)
+	}
+	return s.key, nil
+}
+
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "the server"
+}

@@ -1,0 +1,455 @@
+package appws
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Options configure a Client. URL, App and one of Password and Authenticator
+// are required; every other zero value means the documented default.
+type Options struct {
+	// URL is the server's websocket endpoint, ws:// or wss://, for example
+	// wss://pbx.example.com/PBX0/APPS/websocket.
+	URL string
+	// App is the service name to log in to (for a PBX API: the PBX App
+	// object's name).
+	App string
+	// Password logs in with the app's password.
+	Password string
+	// Authenticator logs in with logins obtained elsewhere, for example from
+	// the PBX (see ServicesAuthenticator). Exactly one of Password and
+	// Authenticator must be set.
+	Authenticator Authenticator
+
+	// Domain, SIP, GUID and DN are the AppLogin fields of a password login,
+	// covered by the digest; empty fields are sent as "". innovaphone's
+	// JavaScript client logs in to an app service with SIP = App, GUID = 32
+	// zeros and DN = "Admin".
+	Domain, SIP, GUID, DN string
+	// PbxObj is the optional AppLogin "pbxObj" field (not covered by the
+	// digest).
+	PbxObj string
+	// Info is the optional AppLogin "info" object. It is brought to its
+	// canonical compact form once, and exactly those bytes are hashed and
+	// sent. Not an object, duplicate keys or invalid UTF-8: a *ConfigError.
+	Info json.RawMessage
+
+	// AutoReconnect keeps the client connected: a lost session is reported
+	// with Disconnected and logged in again after a jittered exponential
+	// backoff between MinBackoff and MaxBackoff. Without it, the first lost
+	// session ends the client with Closed.
+	AutoReconnect bool
+	// MinBackoff and MaxBackoff bound every reconnect delay. Defaults 1 s and
+	// 60 s. The delay grows exponentially with jitter and starts over only
+	// after a login that stayed up for StableAfter (default 10 s).
+	MinBackoff, MaxBackoff, StableAfter time.Duration
+
+	// Logger receives the client's log lines; nil discards them. At Info and
+	// above: the AppWebsocket layer (connect, login, disconnect, close). At
+	// Debug: also every message in and out (mt, api, src, size). Secrets
+	// (password, session key, digest, challenge, Encrypt/Decrypt arguments)
+	// never reach it.
+	Logger *slog.Logger
+
+	// TLSConfig is used for wss://. Certificates are verified unless it says
+	// otherwise.
+	TLSConfig *tls.Config
+	// Header is added to the websocket upgrade request.
+	Header http.Header
+	// NetDialContext dials the TCP connection (or any net.Conn, for tests);
+	// nil uses a net.Dialer.
+	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Proxy picks a proxy for the upgrade request; nil uses
+	// http.ProxyFromEnvironment. Set NoProxy to connect directly.
+	Proxy func(*http.Request) (*url.URL, error)
+	// NoProxy ignores the environment's proxy settings.
+	NoProxy bool
+
+	// HandshakeTimeout bounds the websocket upgrade. Default 10 s.
+	HandshakeTimeout time.Duration
+	// LoginTimeout bounds the login after the upgrade (AppChallenge to
+	// AppLoginResult, the Authenticator included). Default 15 s.
+	LoginTimeout time.Duration
+	// WriteTimeout bounds every write to the socket; a server that does not
+	// take our bytes for this long ends the session. Default 10 s.
+	WriteTimeout time.Duration
+	// CloseTimeout bounds the wait for the server's close frame in Close.
+	// Default 1 s.
+	CloseTimeout time.Duration
+
+	// PingInterval is how often a websocket ping goes out; a server that
+	// sends nothing (no pong, no message) for PingInterval+PongTimeout ends
+	// the session with ErrPingTimeout. The clock runs only while the client
+	// reads: holding a Message never causes it. Defaults 30 s and 15 s; a
+	// negative PingInterval disables pings.
+	PingInterval, PongTimeout time.Duration
+	// KeepAliveInterval sends the protocol's {"mt":"KeepAlive"} after this
+	// long without an outgoing message, as innovaphone's clients do. Default
+	// 60 s; negative disables it.
+	KeepAliveInterval time.Duration
+
+	// ReadLimit is the largest message accepted from the server; a larger
+	// one ends the session with a *ReadLimitError without being read.
+	// Default 4 MiB.
+	ReadLimit int64
+	// ReadAhead is how many received Messages may wait for MessageComplete
+	// before the client stops reading the socket. Default 16.
+	ReadAhead int
+	// RequestReadAhead is how many more may wait while a Request waits for
+	// its reply, so that the reply is found behind held Messages. Default
+	// 256.
+	RequestReadAhead int
+	// SendQueue bounds the sends accepted but not yet reported by a
+	// SendResult on Events(); Send waits (up to its ctx) for room. Default
+	// 256.
+	SendQueue int
+}
+
+// normalize checks o and fills in defaults. It does no I/O.
+func (o Options) normalize() (Options, []byte, error) {
+	u, err := url.Parse(o.URL)
+	switch {
+	case o.URL == "":
+		return o, nil, &ConfigError{"URL", "empty"}
+	case err != nil:
+		return o, nil, &ConfigError{"URL", "cannot be parsed"}
+	case u.Scheme != "ws" && u.Scheme != "wss":
+		return o, nil, &ConfigError{"URL", "scheme must be ws or wss, not " + strconvQuote(u.Scheme)}
+	case u.Host == "":
+		return o, nil, &ConfigError{"URL", "has no host"}
+	case o.App == "":
+		return o, nil, &ConfigError{"App", "empty"}
+	case o.Password == "" && o.Authenticator == nil:
+		return o, nil, &ConfigError{"Password", "neither Password nor Authenticator is set"}
+	case o.Password != "" && o.Authenticator != nil:
+		return o, nil, &ConfigError{"Authenticator", "Password and Authenticator are both set"}
+	}
+	for _, f := range []struct{ name, v string }{
+		{"App", o.App}, {"Domain", o.Domain}, {"SIP", o.SIP}, {"GUID", o.GUID}, {"DN", o.DN}, {"PbxObj", o.PbxObj},
+	} {
+		if !utf8.ValidString(f.v) {
+			return o, nil, &ConfigError{f.name, "not valid UTF-8"}
+		}
+	}
+	info, err := CanonicalInfo(o.Info)
+	if err != nil {
+		return o, nil, &ConfigError{"Info", strings.TrimPrefix(err.Error(), "appws: info: ")}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.MinBackoff, time.Second)
+	def(&o.MaxBackoff, 60*time.Second)
+	def(&o.StableAfter, 10*time.Second)
+	def(&o.HandshakeTimeout, 10*time.Second)
+	def(&o.LoginTimeout, 15*time.Second)
+	def(&o.WriteTimeout, 10*time.Second)
+	def(&o.CloseTimeout, time.Second)
+	def(&o.PingInterval, 30*time.Second)
+	def(&o.PongTimeout, 15*time.Second)
+	def(&o.KeepAliveInterval, 60*time.Second)
+	if o.MinBackoff < 0 || o.MaxBackoff < o.MinBackoff {
+		return o, nil, &ConfigError{"MaxBackoff", "must not be below MinBackoff"}
+	}
+	if o.ReadLimit == 0 {
+		o.ReadLimit = 4 << 20
+	}
+	if o.ReadAhead <= 0 {
+		o.ReadAhead = 16
+	}
+	if o.RequestReadAhead <= 0 {
+		o.RequestReadAhead = 256
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 256
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o, info, nil
+}
+
+// Client is a connection to an AppWebsocket server: one session at a time,
+// logged in again after a drop when Options.AutoReconnect is set. Its methods
+// may be called from any goroutine.
+type Client struct {
+	opts Options
+	info []byte // canonical Options.Info
+	log  *slog.Logger
+	em   *emitter
+
+	sendSlots chan struct{} // one per send not yet reported by a SendResult
+
+	ctx       context.Context // ends with Close: aborts dials, logins, waits
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+	closing   chan struct{} // closed by Close
+	done      chan struct{} // closed when every goroutine but the emitter's ended
+
+	mu    sync.Mutex
+	cur   *session // the session up now, or nil
+	ended bool     // the client ended: calls get ErrClosed
+
+	nextID  atomic.Uint64
+	nextSrc atomic.Uint64
+	ignored atomic.Uint64
+
+	reqMu   sync.Mutex
+	reqs    map[string]*request
+	reqWake chan struct{} // cap 1: a Request started; the reader re-checks its window
+}
+
+// Dial checks opts, connects and logs in, and returns once the first login
+// succeeded: the first event on Events() is then that session's
+// ConnectComplete. Invalid opts give a *ConfigError before any I/O.
+//
+// ctx bounds the connecting and logging in and has no effect on the client
+// afterwards. Without AutoReconnect, Dial makes one attempt. With it,
+// transient failures (network errors, timeouts, HTTP 5xx) are retried with
+// the reconnect backoff until ctx ends, so give ctx a deadline; a rejected
+// login (*LoginError) or an HTTP 401, 403 or 404 (*HandshakeError) returns at
+// once.
+func Dial(ctx context.Context, opts Options) (*Client, error) {
+	o, info, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	c := &Client{
+		opts:      o,
+		info:      info,
+		log:       o.Logger,
+		sendSlots: make(chan struct{}, o.SendQueue),
+		ctx:       cctx,
+		cancel:    cancel,
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+		reqs:      make(map[string]*request),
+		reqWake:   make(chan struct{}, 1),
+	}
+	c.em = newEmitter(c.releaseSlot)
+	s, attempts, err := c.firstLogin(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	c.em.pushLife(ConnectComplete{Session: s.id, Domain: s.domain, Attempts: attempts}, nil)
+	go c.em.run()
+	go c.supervise(s)
+	return c, nil
+}
+
+// Events returns the channel of the client's events, the same one for the
+// client's whole life. Read it until it is closed (after Closed); see Event
+// for the order of events.
+func (c *Client) Events() <-chan Event { return c.em.out }
+
+// MessageComplete allows the client to deliver the next Message, like the C++
+// client's MessageComplete: no Message is delivered without it, including the
+// first one of every session. Permission does not add up: calls while one is
+// unused change nothing. Each session starts without permission from the
+// moment its ConnectComplete is the next event (for the first session: before
+// Dial returns), so a call made earlier belongs to the old session and is
+// dropped.
+//
+// While no Message is wanted the client reads only ReadAhead messages ahead
+// and then stops reading the socket, so a slow consumer pushes back on the
+// server. SendResult, Disconnected and Closed are never held back.
+func (c *Client) MessageComplete() { c.em.grant() }
+
+// Send encodes msg and queues it for the current session. msg is a struct, a
+// map, a json.RawMessage or a []byte holding one JSON object whose "mt" is a
+// string; anything else is a *ConfigError and nothing is sent. The bytes are
+// copied, so the caller may reuse them.
+//
+// Send returns an id; exactly one SendResult with that id follows on Events()
+// (after the message was handed to the socket, or with an error if the
+// session ended first). ctx bounds only the wait for room in the send queue.
+// Without a session Send returns ErrNotConnected at once; after the client
+// ended, ErrClosed.
+func (c *Client) Send(ctx context.Context, msg any) (uint64, error) {
+	data, _, err := encodeMessage(msg)
+	if err != nil {
+		return 0, err
+	}
+	return c.send(ctx, data, nil)
+}
+
+// SendText sends text unchanged as one text message: the escape hatch for
+// messages Send would refuse. It follows Send's rules otherwise; text must be
+// valid UTF-8.
+func (c *Client) SendText(ctx context.Context, text string) (uint64, error) {
+	if !utf8.ValidString(text) {
+		return 0, &ConfigError{"text", "not valid UTF-8"}
+	}
+	return c.send(ctx, []byte(text), nil)
+}
+
+// encodeMessage returns msg as JSON bytes of its own and where its envelope
+// fields are.
+func encodeMessage(msg any) ([]byte, envelope, error) {
+	var data []byte
+	switch m := msg.(type) {
+	case json.RawMessage:
+		data = append([]byte(nil), m...)
+	case []byte:
+		data = append([]byte(nil), m...)
+	default:
+		b, err := json.Marshal(msg)
+		if err != nil {
+			return nil, envelope{}, &ConfigError{"msg", err.Error()}
+		}
+		data = b
+	}
+	var env envelope
+	if err := env.scan(data); err != nil {
+		return nil, env, &ConfigError{"msg", strings.TrimPrefix(err.Error(), "appws: ")}
+	}
+	return data, env, nil
+}
+
+func (c *Client) send(ctx context.Context, data []byte, req *request) (uint64, error) {
+	s, err := c.session()
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case c.sendSlots <- struct{}{}:
+	default:
+		select {
+		case c.sendSlots <- struct{}{}:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-s.stop:
+			return 0, c.notConnected()
+		}
+	}
+	id := c.nextID.Add(1)
+	if req != nil {
+		c.reqMu.Lock()
+		req.session = s.id
+		c.reqMu.Unlock()
+	}
+	if !s.enqueue(writeItem{id: id, data: data, req: req}) {
+		c.releaseSlot()
+		return 0, c.notConnected()
+	}
+	return id, nil
+}
+
+// session returns the session up now.
+func (c *Client) session() (*session, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.ended:
+		return nil, ErrClosed
+	case c.cur == nil:
+		return nil, ErrNotConnected
+	}
+	return c.cur, nil
+}
+
+func (c *Client) notConnected() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return ErrClosed
+	}
+	return ErrNotConnected
+}
+
+func (c *Client) releaseSlot() { <-c.sendSlots }
+
+// sessionKey returns the key of the session up now.
+func (c *Client) sessionKey() (string, error) {
+	s, err := c.session()
+	if err != nil {
+		return "", err
+	}
+	return s.key, nil
+}
+
+// Encrypt encrypts data with the current session key and seed (see the
+// package function Encrypt). Between sessions it returns ErrNotConnected,
+// after the client ended ErrClosed.
+func (c *Client) Encrypt(seed, data string) (string, error) {
+	key, err := c.sessionKey()
+	if err != nil {
+		return "", err
+	}
+	return Encrypt(key, seed, data), nil
+}
+
+// Decrypt decrypts hexData with the current session key and seed (see the
+// package function Decrypt).
+func (c *Client) Decrypt(seed, hexData string) (string, error) {
+	key, err := c.sessionKey()
+	if err != nil {
+		return "", err
+	}
+	return Decrypt(key, seed, hexData)
+}
+
+// Hash hashes data with the current session key and seed (see the package
+// function Hash).
+func (c *Client) Hash(seed, data string) (string, error) {
+	key, err := c.sessionKey()
+	if err != nil {
+		return "", err
+	}
+	return Hash(key, seed, data), nil
+}
+
+// Close ends the client: it stops reconnecting, writes what is queued, sends
+// a close frame and waits up to CloseTimeout for the server's, then closes
+// the connection. Undelivered Messages are dropped (Closed.Dropped counts
+// them); sends not written get a SendResult with an error. Close may be
+// called from any goroutine, also the one reading Events(), and any number of
+// times; it never waits for the consumer. When it returns, every goroutine of
+// the client has ended except the one delivering the remaining events, which
+// ends when they are read. It returns nil.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.closing)
+		c.cancel()
+		c.em.drop()
+	})
+	<-c.done
+	return nil
+}
+
+// end marks the client ended and queues the final event.
+func (c *Client) end(err error) {
+	c.mu.Lock()
+	c.cur = nil
+	c.ended = true
+	c.mu.Unlock()
+	c.failRequests(0, ErrClosed)
+	if err != nil {
+		c.log.Warn("appws: client ended", "err", err.Error())
+	} else {
+		c.log.Info("appws: client closed")
+	}
+	c.em.pushClosed(Closed{Err: err})
+	c.cancel()
+}
+
+func strconvQuote(s string) string {
+	if len(s) > 20 {
+		s = s[:20] + "..."
+	}
+	return `"` + strings.ToValidUTF8(s, "?") + `"`
+}

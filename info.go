@@ -1,0 +1,399 @@
+package appws
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The canonical form of the AppLogin "info" object (PROTOCOL.md 3.1): compact
+// JSON as JavaScript's JSON.stringify writes it. Member order and number
+// literals are kept as given; strings are re-escaped minimally. The digest is
+// computed over exactly these bytes and the same bytes go on the wire.
+
+// maxInfoDepth bounds nesting so that hostile input cannot exhaust the stack.
+const maxInfoDepth = 512
+
+// CanonicalInfo returns info in the canonical compact form that enters the
+// login digest and the AppLogin message: no whitespace, member order and
+// number literals kept, and only '"', '\' and U+0000-U+001F escaped. Empty
+// input and the JSON literal null give nil (no info). Anything but one JSON
+// object, an object with a duplicate key, invalid UTF-8 and lone surrogates
+// are errors.
+func CanonicalInfo(info json.RawMessage) (json.RawMessage, error) {
+	c := canonicalizer{in: info}
+	c.skipSpace()
+	if c.pos == len(c.in) {
+		return nil, nil
+	}
+	if c.in[c.pos] != '{' {
+		if len(c.in)-c.pos >= 4 && string(c.in[c.pos:c.pos+4]) == "null" {
+			c.pos += 4
+			c.skipSpace()
+			if c.pos == len(c.in) {
+				return nil, nil
+			}
+		}
+		return nil, c.fail("info must be a JSON object")
+	}
+	c.out = make([]byte, 0, len(info))
+	if err := c.value(0); err != nil {
+		return nil, err
+	}
+	c.skipSpace()
+	if c.pos != len(c.in) {
+		return nil, c.fail("data after the info object")
+	}
+	return c.out, nil
+}
+
+// Digest returns the login digest of PROTOCOL.md 3.1: the lowercase hex
+// SHA-256 of app:domain:sip:guid:dn:info:challenge:password, where info is in
+// its canonical form and, when info is empty or null, left out together with
+// its colon. It fails only when info is not a valid JSON object.
+func Digest(app, domain, sip, guid, dn string, info json.RawMessage, challenge, password string) (string, error) {
+	canon, err := CanonicalInfo(info)
+	if err != nil {
+		return "", err
+	}
+	return digestCanonical(app, domain, sip, guid, dn, canon, challenge, password), nil
+}
+
+// digestCanonical is Digest for info already in canonical form.
+func digestCanonical(app, domain, sip, guid, dn string, canon []byte, challenge, password string) string {
+	h := sha256.New()
+	for _, s := range [...]string{app, domain, sip, guid, dn} {
+		h.Write([]byte(s))
+		h.Write([]byte{':'})
+	}
+	if len(canon) > 0 {
+		h.Write(canon)
+		h.Write([]byte{':'})
+	}
+	h.Write([]byte(challenge))
+	h.Write([]byte{':'})
+	h.Write([]byte(password))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+type canonicalizer struct {
+	in  []byte
+	pos int
+	out []byte
+}
+
+func (c *canonicalizer) fail(what string) error {
+	return errors.New("appws: info: " + what + " at offset " + strconv.Itoa(c.pos))
+}
+
+func (c *canonicalizer) skipSpace() {
+	for c.pos < len(c.in) {
+		switch c.in[c.pos] {
+		case ' ', '\t', '\n', '\r':
+			c.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (c *canonicalizer) value(depth int) error {
+	if depth > maxInfoDepth {
+		return c.fail("nested too deeply")
+	}
+	c.skipSpace()
+	if c.pos >= len(c.in) {
+		return c.fail("unexpected end")
+	}
+	switch b := c.in[c.pos]; {
+	case b == '{':
+		return c.object(depth)
+	case b == '[':
+		return c.array(depth)
+	case b == '"':
+		s, err := c.str()
+		if err != nil {
+			return err
+		}
+		c.out = appendJSONString(c.out, s)
+		return nil
+	case b == '-' || (b >= '0' && b <= '9'):
+		return c.number()
+	default:
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if len(c.in)-c.pos >= len(lit) && string(c.in[c.pos:c.pos+len(lit)]) == lit {
+				c.out = append(c.out, lit...)
+				c.pos += len(lit)
+				return nil
+			}
+		}
+		return c.fail("invalid value")
+	}
+}
+
+func (c *canonicalizer) object(depth int) error {
+	c.pos++ // '{'
+	c.out = append(c.out, '{')
+	var keys []string
+	for first := true; ; first = false {
+		c.skipSpace()
+		if c.pos >= len(c.in) {
+			return c.fail("unexpected end in object")
+		}
+		if c.in[c.pos] == '}' && first {
+			break
+		}
+		if !first {
+			c.out = append(c.out, ',')
+		}
+		if c.in[c.pos] != '"' {
+			return c.fail("object key expected")
+		}
+		key, err := c.str()
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if k == key {
+				return c.fail("duplicate key")
+			}
+		}
+		keys = append(keys, key)
+		c.out = appendJSONString(c.out, key)
+		c.skipSpace()
+		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
+			return c.fail("':' expected")
+		}
+		c.pos++
+		c.out = append(c.out, ':')
+		if err := c.value(depth + 1); err != nil {
+			return err
+		}
+		c.skipSpace()
+		if c.pos >= len(c.in) {
+			return c.fail("unexpected end in object")
+		}
+		if c.in[c.pos] == '}' {
+			break
+		}
+		if c.in[c.pos] != ',' {
+			return c.fail("',' or '}' expected")
+		}
+		c.pos++
+	}
+	c.pos++
+	c.out = append(c.out, '}')
+	return nil
+}
+
+func (c *canonicalizer) array(depth int) error {
+	c.pos++ // '['
+	c.out = append(c.out, '[')
+	for first := true; ; first = false {
+		c.skipSpace()
+		if c.pos >= len(c.in) {
+			return c.fail("unexpected end in array")
+		}
+		if c.in[c.pos] == ']' && first {
+			break
+		}
+		if !first {
+			c.out = append(c.out, ',')
+		}
+		if err := c.value(depth + 1); err != nil {
+			return err
+		}
+		c.skipSpace()
+		if c.pos >= len(c.in) {
+			return c.fail("unexpected end in array")
+		}
+		if c.in[c.pos] == ']' {
+			break
+		}
+		if c.in[c.pos] != ',' {
+			return c.fail("',' or ']' expected")
+		}
+		c.pos++
+	}
+	c.pos++
+	c.out = append(c.out, ']')
+	return nil
+}
+
+// number copies a JSON number literal unchanged after checking its grammar.
+func (c *canonicalizer) number() error {
+	start := c.pos
+	in := c.in
+	digits := func() int {
+		n := 0
+		for c.pos < len(in) && in[c.pos] >= '0' && in[c.pos] <= '9' {
+			c.pos++
+			n++
+		}
+		return n
+	}
+	if in[c.pos] == '-' {
+		c.pos++
+	}
+	if c.pos < len(in) && in[c.pos] == '0' {
+		c.pos++
+	} else if digits() == 0 {
+		return c.fail("invalid number")
+	}
+	if c.pos < len(in) && in[c.pos] == '.' {
+		c.pos++
+		if digits() == 0 {
+			return c.fail("invalid number")
+		}
+	}
+	if c.pos < len(in) && (in[c.pos] == 'e' || in[c.pos] == 'E') {
+		c.pos++
+		if c.pos < len(in) && (in[c.pos] == '+' || in[c.pos] == '-') {
+			c.pos++
+		}
+		if digits() == 0 {
+			return c.fail("invalid number")
+		}
+	}
+	c.out = append(c.out, in[start:c.pos]...)
+	return nil
+}
+
+// str decodes the JSON string at c.pos, checking UTF-8 and surrogates.
+func (c *canonicalizer) str() (string, error) {
+	c.pos++ // opening quote
+	var buf []byte
+	for {
+		if c.pos >= len(c.in) {
+			return "", c.fail("unterminated string")
+		}
+		b := c.in[c.pos]
+		switch {
+		case b == '"':
+			c.pos++
+			return string(buf), nil
+		case b < 0x20:
+			return "", c.fail("control character in string")
+		case b == '\\':
+			r, err := c.escape()
+			if err != nil {
+				return "", err
+			}
+			buf = utf8.AppendRune(buf, r)
+		case b < utf8.RuneSelf:
+			buf = append(buf, b)
+			c.pos++
+		default:
+			r, n := utf8.DecodeRune(c.in[c.pos:])
+			if r == utf8.RuneError && n <= 1 {
+				return "", c.fail("invalid UTF-8")
+			}
+			buf = append(buf, c.in[c.pos:c.pos+n]...)
+			c.pos += n
+		}
+	}
+}
+
+// escape decodes one escape sequence starting at the backslash.
+func (c *canonicalizer) escape() (rune, error) {
+	if c.pos+1 >= len(c.in) {
+		return 0, c.fail("unterminated escape")
+	}
+	e := c.in[c.pos+1]
+	c.pos += 2
+	switch e {
+	case '"', '\\', '/':
+		return rune(e), nil
+	case 'b':
+		return '\b', nil
+	case 'f':
+		return '\f', nil
+	case 'n':
+		return '\n', nil
+	case 'r':
+		return '\r', nil
+	case 't':
+		return '\t', nil
+	case 'u':
+		r, ok := c.hex4()
+		if !ok {
+			return 0, c.fail("invalid \\u escape")
+		}
+		if utf16.IsSurrogate(r) {
+			if r >= 0xDC00 || c.pos+1 >= len(c.in) || c.in[c.pos] != '\\' || c.in[c.pos+1] != 'u' {
+				return 0, c.fail("lone surrogate")
+			}
+			c.pos += 2
+			r2, ok := c.hex4()
+			if !ok {
+				return 0, c.fail("invalid \\u escape")
+			}
+			r = utf16.DecodeRune(r, r2)
+			if r == utf8.RuneError {
+				return 0, c.fail("lone surrogate")
+			}
+		}
+		return r, nil
+	}
+	return 0, c.fail("invalid escape")
+}
+
+func (c *canonicalizer) hex4() (rune, bool) {
+	if c.pos+4 > len(c.in) {
+		return 0, false
+	}
+	var r rune
+	for _, b := range c.in[c.pos : c.pos+4] {
+		switch {
+		case b >= '0' && b <= '9':
+			r = r<<4 | rune(b-'0')
+		case b >= 'a' && b <= 'f':
+			r = r<<4 | rune(b-'a'+10)
+		case b >= 'A' && b <= 'F':
+			r = r<<4 | rune(b-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	c.pos += 4
+	return r, true
+}
+
+// appendJSONString appends s as a JSON string with minimal escaping: only
+// '"', '\' and control characters, as JSON.stringify does. s must be valid
+// UTF-8 (callers pass decoded JSON or Go strings checked beforehand).
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= 0x20 && b != '"' && b != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch b {
+		case '"', '\\':
+			dst = append(dst, '\\', b)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
