@@ -246,6 +246,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c.em.pushLife(ConnectComplete{Session: s.id, Domain: s.domain, Attempts: attempts}, nil)
+	c.cur = s
 	go c.em.run()
 	go c.supervise(s)
 	return c, nil

@@ -87,9 +87,6 @@ func (c *Client) supervise(s *session) {
 	defer close(c.done)
 	bo := newBackoff(&c.opts)
 	for {
-		c.mu.Lock()
-		c.cur = s
-		c.mu.Unlock()
 		up := time.Now()
 		err := s.serve(c.closing, c.authDone())
 		c.mu.Lock()
@@ -123,6 +120,9 @@ func (c *Client) supervise(s *session) {
 			c.end(nil)
 			return
 		}
+		c.mu.Lock()
+		c.cur = next
+		c.mu.Unlock()
 		s = next
 	}
 }

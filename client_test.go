@@ -1,0 +1,832 @@
+package appws_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"net"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/appwstest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	testApp  = "echo"
+	testPass = "secret-pw"
+	wait     = 10 * time.Second // upper bound for anything that should happen now
+)
+
+// newServer starts an appwstest server with the test app and closes it
+// when the test ends.
+func newServer(t testing.TB, cfg appwstest.Config) *appwstest.Server {
+	t.Helper()
+	if cfg.Apps == nil {
+		cfg.Apps = map[string]string{testApp: testPass}
+	}
+	srv := appwstest.NewServer(cfg)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func options(srv *appwstest.Server) appws.Options {
+	return appws.Options{
+		URL:            srv.URL,
+		App:            testApp,
+		Password:       testPass,
+		NetDialContext: srv.DialContext,
+		NoProxy:        true,
+	}
+}
+
+// dial logs in and arranges for Close and a full drain at the end of the
+// test, so goleak sees no goroutine left.
+func dial(t testing.TB, opts appws.Options) *appws.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := appws.Dial(ctx, opts)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { closeAndDrain(t, c) })
+	return c
+}
+
+// closeAndDrain closes c and reads its events to the end; it returns the
+// Closed event.
+func closeAndDrain(t testing.TB, c *appws.Client) appws.Closed {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	return drain(t, c)
+}
+
+// drain reads events until the channel closes and returns the last, which
+// must be Closed.
+func drain(t testing.TB, c *appws.Client) appws.Closed {
+	t.Helper()
+	var last appws.Event
+	timeout := time.After(wait)
+	for {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				if last == nil {
+					return appws.Closed{} // drained before
+				}
+				cl, isClosed := last.(appws.Closed)
+				if !isClosed {
+					t.Fatalf("last event before the channel closed is %T, want Closed", last)
+				}
+				return cl
+			}
+			if _, isClosed := last.(appws.Closed); isClosed {
+				t.Fatalf("event %T after Closed", ev)
+			}
+			last = ev
+		case <-timeout:
+			t.Fatal("events channel not closed in time")
+		}
+	}
+}
+
+// next returns the next event, failing the test if none comes in time.
+func next(t testing.TB, c *appws.Client) appws.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-c.Events():
+		if !ok {
+			t.Fatal("events channel closed")
+		}
+		return ev
+	case <-time.After(wait):
+		t.Fatal("no event in time")
+	}
+	return nil
+}
+
+func nextAs[T appws.Event](t testing.TB, c *appws.Client) T {
+	t.Helper()
+	ev := next(t, c)
+	got, ok := ev.(T)
+	if !ok {
+		var want T
+		t.Fatalf("got %T %+v, want %T", ev, ev, want)
+	}
+	return got
+}
+
+// quiet asserts that no event arrives for a short while. Only a negative
+// check can show that something is held back; 50 ms is plenty on loopback
+// for an event that was already due.
+func quiet(t testing.TB, c *appws.Client) {
+	t.Helper()
+	select {
+	case ev := <-c.Events():
+		t.Fatalf("unexpected event %T %+v", ev, ev)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func nextSession(t testing.TB, srv *appwstest.Server) *appwstest.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ss, err := srv.NextSession(ctx)
+	if err != nil {
+		t.Fatalf("NextSession: %v", err)
+	}
+	return ss
+}
+
+// barrier makes sure every message the server sent before it has been read
+// by the client: the Request's reply travels behind them on the same socket.
+func barrier(t testing.TB, c *appws.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := c.Request(ctx, map[string]string{"mt": "Barrier"}); err != nil {
+		t.Fatalf("Request: %v", err)
+	}
+}
+
+func TestDialValidatesOptionsBeforeIO(t *testing.T) {
+	noDial := func(context.Context, string, string) (net.Conn, error) {
+		t.Error("Dial did network I/O for invalid options")
+		return nil, errors.New("no")
+	}
+	base := appws.Options{URL: "ws://127.0.0.1:1/x", App: "a", Password: "p", NetDialContext: noDial}
+	cases := map[string]func(o *appws.Options){
+		"no URL":        func(o *appws.Options) { o.URL = "" },
+		"http scheme":   func(o *appws.Options) { o.URL = "http://127.0.0.1/x" },
+		"no host":       func(o *appws.Options) { o.URL = "ws:///x" },
+		"no app":        func(o *appws.Options) { o.App = "" },
+		"no credential": func(o *appws.Options) { o.Password = "" },
+		"both":          func(o *appws.Options) { o.Authenticator = staticAuth{} },
+		"info array":    func(o *appws.Options) { o.Info = json.RawMessage(`[1]`) },
+		"info dup key":  func(o *appws.Options) { o.Info = json.RawMessage(`{"a":1,"a":2}`) },
+		"bad utf8":      func(o *appws.Options) { o.DN = "\xff" },
+		"backoff":       func(o *appws.Options) { o.MinBackoff, o.MaxBackoff = 2*time.Second, time.Second },
+	}
+	for name, mod := range cases {
+		t.Run(name, func(t *testing.T) {
+			o := base
+			mod(&o)
+			c, err := appws.Dial(context.Background(), o)
+			var ce *appws.ConfigError
+			if !errors.As(err, &ce) || c != nil {
+				t.Fatalf("Dial = %v, %v; want a *ConfigError", c, err)
+			}
+		})
+	}
+}
+
+type staticAuth struct{}
+
+func (staticAuth) GetLogin(context.Context, string, string) (*appws.Login, error) {
+	return nil, errors.New("unused")
+}
+
+func TestDialFirstEventIsConnectComplete(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Domain: "example.com"})
+	c := dial(t, options(srv))
+	cc := nextAs[appws.ConnectComplete](t, c)
+	if cc.Session != 1 || cc.Domain != "example.com" || cc.Attempts != 1 {
+		t.Errorf("ConnectComplete = %+v", cc)
+	}
+	if ss := nextSession(t, srv); ss.Login().App != testApp {
+		t.Errorf("server saw login for %q", ss.Login().App)
+	}
+}
+
+func TestLoginRejected(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	o := options(srv)
+	o.Password = "wrong"
+	c, err := appws.Dial(context.Background(), o)
+	var le *appws.LoginError
+	if !errors.As(err, &le) || c != nil {
+		t.Fatalf("Dial = %v; want a *LoginError", err)
+	}
+	if le.Code == "" && le.Text == "" {
+		t.Errorf("LoginError carries neither error nor errorText: %+v", le)
+	}
+}
+
+func TestLoginRejectedNotRetriedWithAutoReconnect(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	o := options(srv)
+	o.Password = "wrong"
+	o.AutoReconnect = true
+	_, err := appws.Dial(context.Background(), o) // no deadline: must return by itself
+	var le *appws.LoginError
+	if !errors.As(err, &le) {
+		t.Fatalf("Dial = %v; want a *LoginError", err)
+	}
+	if n := len(srv.Logins()); n != 1 {
+		t.Errorf("%d logins, want 1", n)
+	}
+}
+
+func TestLoginChallengeAsNumber(t *testing.T) {
+	srv := newServer(t, appwstest.Config{ChallengeAsNumber: true, Challenge: "4711471147114711"})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	if want := appws.SessionKey("4711471147114711", testPass); ss.SessionKey() != want {
+		t.Error("session key differs from the server's")
+	}
+	checkSessionKey(t, c, ss)
+}
+
+func TestLoginSysClient(t *testing.T) {
+	srv := newServer(t, appwstest.Config{SysClient: true})
+	c := dial(t, options(srv)) // the password is ignored: sysClient logs in with ""
+	nextAs[appws.ConnectComplete](t, c)
+	checkSessionKey(t, c, nextSession(t, srv))
+}
+
+// checkSessionKey shows that client and server hold the same session key.
+func checkSessionKey(t *testing.T, c *appws.Client, ss *appwstest.Session) {
+	t.Helper()
+	enc, err := c.Encrypt("seed", "top secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec, err := appws.Decrypt(ss.SessionKey(), "seed", enc); err != nil || dec != "top secret" {
+		t.Errorf("server decrypts %q, %v", dec, err)
+	}
+	h, _ := c.Hash("seed", "data")
+	if h != appws.Hash(ss.SessionKey(), "seed", "data") {
+		t.Error("Hash differs from the server's")
+	}
+	dec, err := c.Decrypt("s2", appws.Encrypt(ss.SessionKey(), "s2", "back"))
+	if err != nil || dec != "back" {
+		t.Errorf("client decrypts %q, %v", dec, err)
+	}
+}
+
+func TestAppLoginOnTheWire(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Challenge: "0123456789abcdef"})
+	o := options(srv)
+	o.Domain, o.SIP, o.GUID, o.DN, o.PbxObj = "example.com", "user", "0123456789abcdef0123456789abcdef", "Some One", "obj"
+	o.Info = json.RawMessage("{ \"b\" : \"<\\u00e9>\", \"a\":[1.0e2] }")
+	c := dial(t, o)
+	nextAs[appws.ConnectComplete](t, c)
+	rec := nextSession(t, srv).Login()
+	want := []string{"mt", "app", "domain", "sip", "guid", "dn", "info", "digest", "pbxObj"}
+	if !slices.Equal(rec.Fields, want) {
+		t.Errorf("AppLogin fields %v, want %v", rec.Fields, want)
+	}
+	if rec.HasKey {
+		t.Error("AppLogin carries a key field")
+	}
+	if got := string(rec.Info); got != `{"b":"<é>","a":[1.0e2]}` {
+		t.Errorf("info on the wire %s", got)
+	}
+	d, _ := appws.Digest(o.App, o.Domain, o.SIP, o.GUID, o.DN, o.Info, "0123456789abcdef", testPass)
+	if rec.Digest != d {
+		t.Error("digest on the wire is not the expected one")
+	}
+}
+
+func TestAppLoginWithoutInfoHasNoInfoKey(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	o := options(srv)
+	o.Info = json.RawMessage(`null`)
+	c := dial(t, o)
+	nextAs[appws.ConnectComplete](t, c)
+	rec := nextSession(t, srv).Login()
+	if want := []string{"mt", "app", "domain", "sip", "guid", "dn", "digest"}; !slices.Equal(rec.Fields, want) {
+		t.Errorf("AppLogin fields %v, want %v", rec.Fields, want)
+	}
+}
+
+func TestMessageCompleteGatesDelivery(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	const n = 1000
+	go func() { _ = ss.Burst(n, 100) }()
+	quiet(t, c) // nothing before the first MessageComplete
+	for i := range n {
+		c.MessageComplete()
+		m := nextAs[appws.Message](t, c)
+		var body struct{ N int }
+		if err := m.Decode(&body); err != nil || body.N != i || m.MT != "Burst" || m.Session != 1 {
+			t.Fatalf("message %d: %+v %v (%s)", i, body, err, m.Raw)
+		}
+		if i%100 == 0 {
+			quiet(t, c) // exactly one per MessageComplete
+		}
+	}
+}
+
+func TestMessageCompleteDoesNotAccumulate(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	for range 5 {
+		c.MessageComplete() // counts for session 1: its ConnectComplete is already the next event
+	}
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	if err := ss.Burst(3, 50); err != nil {
+		t.Fatal(err)
+	}
+	nextAs[appws.Message](t, c)
+	quiet(t, c)
+	c.MessageComplete()
+	nextAs[appws.Message](t, c)
+	quiet(t, c)
+}
+
+// TestBackPressureBoundsHeap: with no MessageComplete the client stops
+// reading, the server's writes block, and the client's heap stays small.
+func TestBackPressureBoundsHeap(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	const n = 20000 // 20 MB, far beyond socket buffers
+	msg := json.RawMessage(`{"mt":"Push","pad":"` + strings.Repeat("x", 1000) + `"}`)
+	before := heapInUse()
+	var sent atomic.Int64
+	pushDone := make(chan error, 1)
+	go func() {
+		for range n {
+			if err := ss.Send(msg); err != nil {
+				pushDone <- err
+				return
+			}
+			sent.Add(1)
+		}
+		pushDone <- nil
+	}()
+	// Wait until the server's writes stop making progress.
+	for last := int64(-1); sent.Load() != last; time.Sleep(200 * time.Millisecond) {
+		last = sent.Load()
+	}
+	if got := sent.Load(); got >= n {
+		t.Fatalf("the server wrote all %d messages without the client reading", n)
+	}
+	if grown := heapInUse() - before; grown > 1<<20 {
+		t.Errorf("heap grew by %d bytes while the consumer held back", grown)
+	}
+	for i := range n {
+		c.MessageComplete()
+		if m := nextAs[appws.Message](t, c); m.Session != 1 || m.MT != "Push" {
+			t.Fatalf("message %d: %+v", i, m)
+		}
+	}
+	if err := <-pushDone; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
+}
+
+func TestSendFromManyGoroutines(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	const goroutines, each = 50, 40
+	ids := make(chan uint64, goroutines*each)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id, err := c.Send(context.Background(), map[string]any{"mt": "Note", "g": g, "i": i})
+				if err != nil {
+					t.Errorf("Send: %v", err)
+					return
+				}
+				ids <- id
+			}
+		}()
+	}
+	results := map[uint64]int{}
+	for len(results) < goroutines*each {
+		r := nextAs[appws.SendResult](t, c)
+		if r.Err != nil {
+			t.Fatalf("SendResult %d: %v", r.ID, r.Err)
+		}
+		results[r.ID]++
+		if results[r.ID] > 1 {
+			t.Fatalf("two SendResults for id %d", r.ID)
+		}
+	}
+	wg.Wait()
+	close(ids)
+	for id := range ids {
+		if results[id] != 1 {
+			t.Errorf("id %d has %d SendResults", id, results[id])
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := ss.WaitReceived(ctx, goroutines*each); err != nil {
+		t.Fatal(err)
+	}
+	quiet(t, c)
+}
+
+func TestSendRejectsWhatIsNotAMessage(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	for _, msg := range []any{
+		nil, "text", 42, []int{1}, json.RawMessage(`[]`), []byte(`{"mt":1}`), []byte(`{"x":"y"}`),
+		json.RawMessage(`{"mt":"a"`), map[string]int{"mt": 1}, struct{ MT string }{"x"}, func() {},
+	} {
+		id, err := c.Send(context.Background(), msg)
+		var ce *appws.ConfigError
+		if !errors.As(err, &ce) || id != 0 {
+			t.Errorf("Send(%#v) = %d, %v; want a *ConfigError", msg, id, err)
+		}
+	}
+	if _, err := c.SendText(context.Background(), "\xff"); err == nil {
+		t.Error("SendText of invalid UTF-8 accepted")
+	}
+	quiet(t, c) // no SendResult for refused sends
+}
+
+func TestSendKinds(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	type note struct {
+		MT  string `json:"mt"`
+		API string `json:"api,omitempty"`
+	}
+	buf := []byte(`{"mt":"Bytes"}`)
+	sends := []func() (uint64, error){
+		func() (uint64, error) { return c.Send(context.Background(), note{MT: "Struct", API: "X"}) },
+		func() (uint64, error) { return c.Send(context.Background(), &note{MT: "Pointer"}) },
+		func() (uint64, error) { return c.Send(context.Background(), map[string]string{"mt": "Map"}) },
+		func() (uint64, error) { return c.Send(context.Background(), json.RawMessage(`{"mt":"Raw"}`)) },
+		func() (uint64, error) { return c.Send(context.Background(), buf) },
+		func() (uint64, error) { return c.SendText(context.Background(), `{"mt":"Text"}`) },
+	}
+	for _, send := range sends {
+		if _, err := send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copy(buf, `{"mt":"XXXXX"}`) // Send copied the bytes
+	for range sends {
+		if r := nextAs[appws.SendResult](t, c); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	got, err := ss.WaitReceived(ctx, len(sends))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mts []string
+	for _, m := range got {
+		mts = append(mts, m.MT)
+	}
+	if want := []string{"Struct", "Pointer", "Map", "Raw", "Bytes", "Text"}; !slices.Equal(mts, want) {
+		t.Errorf("server received %v, want %v", mts, want)
+	}
+	if got[0].API != "X" {
+		t.Errorf("api %q", got[0].API)
+	}
+}
+
+// TestSendWaitsForRoom: SendResults not read by the consumer hold their
+// slots; Send then waits, bounded by its ctx.
+func TestSendWaitsForRoom(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	o := options(srv)
+	o.SendQueue = 2
+	c := dial(t, o)
+	for range 2 {
+		if _, err := c.Send(context.Background(), map[string]string{"mt": "A"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Send(ctx, map[string]string{"mt": "A"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send with a full queue = %v, want DeadlineExceeded", err)
+	}
+	nextAs[appws.ConnectComplete](t, c)
+	nextAs[appws.SendResult](t, c)
+	if _, err := c.Send(context.Background(), map[string]string{"mt": "A"}); err != nil {
+		t.Fatalf("Send after room was made: %v", err)
+	}
+}
+
+func TestCloseFromEventLoop(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	for ev := range c.Events() {
+		switch ev := ev.(type) {
+		case appws.ConnectComplete:
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+		case appws.Closed:
+			if ev.Err != nil {
+				t.Errorf("Closed.Err = %v after Close", ev.Err)
+			}
+		}
+	}
+	if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); !errors.Is(err, appws.ErrClosed) {
+		t.Errorf("Send after Close = %v, want ErrClosed", err)
+	}
+	if _, err := c.Encrypt("s", "d"); !errors.Is(err, appws.ErrClosed) {
+		t.Errorf("Encrypt after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestCloseFromOtherGoroutineTwice(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	ss := nextSession(t, srv)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
+	nextAs[appws.ConnectComplete](t, c)
+	if cl := drain(t, c); cl.Err != nil {
+		t.Errorf("Closed.Err = %v", cl.Err)
+	}
+	select {
+	case <-ss.Done():
+	case <-time.After(wait):
+		t.Error("server still has the connection after Close")
+	}
+}
+
+// TestCloseNeverWaitsForTheConsumer: nobody reads Events, yet Close
+// returns, and the events are still all there afterwards.
+func TestCloseNeverWaitsForTheConsumer(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	o := options(srv)
+	o.SendQueue = 4
+	c := dial(t, o)
+	for range 4 {
+		if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { c.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("Close waited for the consumer")
+	}
+	nextAs[appws.ConnectComplete](t, c)
+	for range 4 {
+		nextAs[appws.SendResult](t, c)
+	}
+	nextAs[appws.Closed](t, c)
+	if _, ok := <-c.Events(); ok {
+		t.Error("channel not closed after Closed")
+	}
+}
+
+func TestCloseDropsUndeliveredMessages(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	if err := ss.Burst(5, 50); err != nil {
+		t.Fatal(err)
+	}
+	barrier(t, c)
+	if cl := closeAndDrain(t, c); cl.Dropped != 5 || cl.Err != nil {
+		t.Errorf("Closed = %+v, want Dropped 5", cl)
+	}
+}
+
+func TestDialCanceledDuringLogin(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	srv.SetLoginDelay(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := appws.Dial(ctx, options(srv))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Dial took %v after its ctx ended", d)
+	}
+}
+
+// TestDropDeliversReadAhead: messages read before a session dropped are
+// delivered before the end is reported (rule 5).
+func TestDropDeliversReadAhead(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	if err := ss.Burst(3, 50); err != nil {
+		t.Fatal(err)
+	}
+	barrier(t, c)
+	ss.Drop()
+	for i := range 3 {
+		c.MessageComplete()
+		if m := nextAs[appws.Message](t, c); m.MT != "Burst" {
+			t.Fatalf("message %d: %s", i, m.Raw)
+		}
+	}
+	cl := nextAs[appws.Closed](t, c)
+	if cl.Err == nil {
+		t.Error("Closed.Err is nil after the server dropped the connection")
+	}
+}
+
+func TestServerCloseEndsClientWithoutAutoReconnect(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	nextSession(t, srv).Close(4000, "bye")
+	cl := nextAs[appws.Closed](t, c)
+	var ce interface{ Error() string }
+	if cl.Err == nil || !errors.As(cl.Err, &ce) {
+		t.Fatalf("Closed = %+v", cl)
+	}
+	if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); !errors.Is(err, appws.ErrClosed) {
+		t.Errorf("Send after the end = %v, want ErrClosed", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close after the end = %v", err)
+	}
+}
+
+func TestRequestReply(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	m, err := c.Request(ctx, json.RawMessage(`{"mt":"Ping","src":"mine","x":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MT != "PingResult" || m.Src == "" || m.Src == "mine" {
+		t.Errorf("reply %+v", m)
+	}
+	quiet(t, c) // the reply went to Request, not to Events, and no SendResult
+}
+
+// TestRequestWhileHoldingMessage: a reply is found behind more held
+// Messages than ReadAhead.
+func TestRequestWhileHoldingMessage(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	o := options(srv)
+	o.ReadAhead = 4
+	c := dial(t, o)
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	if err := ss.Burst(20, 50); err != nil {
+		t.Fatal(err)
+	}
+	c.MessageComplete()
+	held := nextAs[appws.Message](t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := c.Request(ctx, map[string]string{"mt": "Q"}); err != nil {
+		t.Fatalf("Request while holding %s: %v", held.Raw, err)
+	}
+	for i := 1; i < 20; i++ {
+		c.MessageComplete()
+		nextAs[appws.Message](t, c)
+	}
+}
+
+func TestRequestFailsWhenSessionEnds(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Handler: func(s *appwstest.Session, m appws.Message) { s.Drop() }})
+	c := dial(t, options(srv))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, err := c.Request(ctx, map[string]string{"mt": "Q"})
+	if !errors.Is(err, appws.ErrSessionEnded) {
+		t.Fatalf("Request = %v, want ErrSessionEnded", err)
+	}
+}
+
+func TestBinaryAndInvalidMessagesAreIgnored(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ss := nextSession(t, srv)
+	_ = ss.SendBinary([]byte{1, 2, 3})
+	for _, text := range []string{`not json`, `[1,2]`, `{"x":1}`, `{"mt":5}`, `{"mt":"Good"}`} {
+		if err := ss.SendText(text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.MessageComplete()
+	if m := nextAs[appws.Message](t, c); m.MT != "Good" {
+		t.Errorf("got %s", m.Raw)
+	}
+}
+
+func TestReadLimitEndsSession(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	o := options(srv)
+	o.ReadLimit = 1000
+	c := dial(t, o)
+	nextAs[appws.ConnectComplete](t, c)
+	if err := nextSession(t, srv).SendOversized(5000); err != nil {
+		t.Fatal(err)
+	}
+	cl := nextAs[appws.Closed](t, c)
+	var rl *appws.ReadLimitError
+	if !errors.As(cl.Err, &rl) || rl.Limit != 1000 {
+		t.Errorf("Closed.Err = %v, want a *ReadLimitError", cl.Err)
+	}
+}
+
+func TestHandshakeRefused(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	for _, status := range []int{503, 401} {
+		srv.RefuseUpgrades(1, status)
+		_, err := appws.Dial(context.Background(), options(srv))
+		var he *appws.HandshakeError
+		if !errors.As(err, &he) || he.StatusCode != status {
+			t.Errorf("Dial = %v, want a *HandshakeError %d", err, status)
+		}
+	}
+}
+
+func TestNotConnectedAfterDrop(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	o := options(srv)
+	o.AutoReconnect = true
+	o.MinBackoff, o.MaxBackoff = time.Hour, time.Hour // stay disconnected
+	c := dial(t, o)
+	nextAs[appws.ConnectComplete](t, c)
+	nextSession(t, srv).Drop()
+	d := nextAs[appws.Disconnected](t, c)
+	if d.Session != 1 || d.Attempt != 1 || d.Err == nil || d.RetryIn != time.Hour {
+		t.Errorf("Disconnected = %+v", d)
+	}
+	if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); !errors.Is(err, appws.ErrNotConnected) {
+		t.Errorf("Send = %v, want ErrNotConnected", err)
+	}
+	if _, err := c.Encrypt("s", "d"); !errors.Is(err, appws.ErrNotConnected) {
+		t.Errorf("Encrypt = %v, want ErrNotConnected", err)
+	}
+}
+
+func TestTLSVerifiesByDefault(t *testing.T) {
+	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}})
+	defer srv.Close()
+	o := options(srv)
+	if _, err := appws.Dial(context.Background(), o); err == nil {
+		t.Fatal("Dial to a self-signed server succeeded without its CA")
+	}
+	o.TLSConfig = tlsConfig(srv)
+	c, err := appws.Dial(context.Background(), o)
+	if err != nil {
+		t.Fatalf("Dial with the CA: %v", err)
+	}
+	closeAndDrain(t, c)
+}
+
+func tlsConfig(srv *appwstest.Server) *tls.Config {
+	return &tls.Config{RootCAs: srv.CertPool()}
+}
