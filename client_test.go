@@ -25,8 +25,20 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const (
 	testApp  = "echo"
 	testPass = "secret-pw"
-	wait     = 10 * time.Second // upper bound for anything that should happen now
+
+	// wait bounds anything that should happen now. It exceeds the longest
+	// reconnect delay, so that it also serves the synctest tests, where
+	// time is fake and waiting costs nothing.
+	wait = 90 * time.Second
 )
+
+// barrierOnly is a server Handler that answers only Barrier requests (see
+// barrier) and swallows everything else.
+func barrierOnly(s *appwstest.Session, m appws.Message) {
+	if m.MT == "Barrier" {
+		_ = s.Send(map[string]string{"mt": "BarrierResult", "src": m.Src})
+	}
+}
 
 // newServer starts an appwstest server with the test app and closes it
 // when the test ends.
@@ -405,7 +417,7 @@ func heapInUse() int64 {
 }
 
 func TestSendFromManyGoroutines(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	srv := newServer(t, appwstest.Config{Handler: barrierOnly})
 	c := dial(t, options(srv))
 	nextAs[appws.ConnectComplete](t, c)
 	ss := nextSession(t, srv)
@@ -473,7 +485,7 @@ func TestSendRejectsWhatIsNotAMessage(t *testing.T) {
 }
 
 func TestSendKinds(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	srv := newServer(t, appwstest.Config{Handler: barrierOnly})
 	c := dial(t, options(srv))
 	nextAs[appws.ConnectComplete](t, c)
 	ss := nextSession(t, srv)
@@ -522,7 +534,7 @@ func TestSendKinds(t *testing.T) {
 // TestSendWaitsForRoom: SendResults not read by the consumer hold their
 // slots; Send then waits, bounded by its ctx.
 func TestSendWaitsForRoom(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	srv := newServer(t, appwstest.Config{Handler: barrierOnly})
 	o := options(srv)
 	o.SendQueue = 2
 	c := dial(t, o)
@@ -598,7 +610,7 @@ func TestCloseFromOtherGoroutineTwice(t *testing.T) {
 // TestCloseNeverWaitsForTheConsumer: nobody reads Events, yet Close
 // returns, and the events are still all there afterwards.
 func TestCloseNeverWaitsForTheConsumer(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	srv := newServer(t, appwstest.Config{Handler: barrierOnly})
 	o := options(srv)
 	o.SendQueue = 4
 	c := dial(t, o)

@@ -1,0 +1,475 @@
+package appws_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/appwstest"
+)
+
+// memServer is an in-memory appwstest server, for tests inside a synctest
+// bubble where time is fake and every wait is instant.
+func memServer(t *testing.T, cfg appwstest.Config) *appwstest.Server {
+	t.Helper()
+	cfg.InMemory = true
+	return newServer(t, cfg)
+}
+
+// collectDisconnects drops the session and reads the Disconnected events of
+// n failed attempts, checking that each attempt starts RetryIn after the
+// previous one (time is fake: exact).
+func collectDisconnects(t *testing.T, c *appws.Client, n int) []time.Duration {
+	t.Helper()
+	var delays []time.Duration
+	var lastAt time.Time
+	for len(delays) < n {
+		d := nextAs[appws.Disconnected](t, c)
+		now := time.Now()
+		if len(delays) > 0 {
+			if gap := now.Sub(lastAt); gap != delays[len(delays)-1] {
+				t.Errorf("attempt %d came %v after the previous one, RetryIn said %v", d.Attempt, gap, delays[len(delays)-1])
+			}
+		}
+		if d.Attempt != len(delays)+1 {
+			t.Errorf("Attempt %d, want %d", d.Attempt, len(delays)+1)
+		}
+		lastAt = now
+		delays = append(delays, d.RetryIn)
+	}
+	return delays
+}
+
+func TestReconnectBackoffGrowsWithJitterWithinBounds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.AutoReconnect = true
+		o.PingInterval = -1
+		var runs [][]time.Duration
+		for range 2 {
+			c := dial(t, o)
+			nextAs[appws.ConnectComplete](t, c)
+			srv.RefuseUpgrades(10, 503)
+			nextSession(t, srv).Drop()
+			delays := collectDisconnects(t, c, 11) // the loss, then ten refused attempts
+			cc := nextAs[appws.ConnectComplete](t, c)
+			if cc.Session != 2 || cc.Attempts != 11 {
+				t.Errorf("ConnectComplete after recovery = %+v", cc)
+			}
+			nextSession(t, srv) // the recovered session
+			for i, d := range delays {
+				if d < time.Second || d > 60*time.Second {
+					t.Errorf("delay %d = %v, outside [1s, 60s]", i, d)
+				}
+			}
+			for i := 1; i < 6; i++ { // below the cap every delay is longer than the last
+				if delays[i] <= delays[i-1] {
+					t.Errorf("delay %d (%v) not above delay %d (%v)", i, delays[i], i-1, delays[i-1])
+				}
+			}
+			if delays[10] < 36*time.Second {
+				t.Errorf("delay after ten failures %v, want near the 60 s cap", delays[10])
+			}
+			runs = append(runs, delays)
+			closeAndDrain(t, c)
+		}
+		if slices.Equal(runs[0], runs[1]) {
+			t.Errorf("two clients waited exactly the same: %v", runs[0])
+		}
+	})
+}
+
+func TestBackoffResetsOnlyAfterAStableLogin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.AutoReconnect = true
+		o.PingInterval = -1
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+
+		srv.RefuseUpgrades(3, 503)
+		nextSession(t, srv).Drop()
+		grown := collectDisconnects(t, c, 4)
+		nextAs[appws.ConnectComplete](t, c)
+
+		// Dropped at once after the login: the backoff goes on growing.
+		nextSession(t, srv).Drop()
+		d := nextAs[appws.Disconnected](t, c)
+		if d.RetryIn <= grown[3] {
+			t.Errorf("after a flapping login the delay fell to %v (was %v)", d.RetryIn, grown[3])
+		}
+		nextAs[appws.ConnectComplete](t, c)
+
+		// Up for longer than StableAfter: the next delay starts over.
+		time.Sleep(11 * time.Second)
+		nextSession(t, srv).Drop()
+		d = nextAs[appws.Disconnected](t, c)
+		if d.RetryIn < time.Second || d.RetryIn > 1667*time.Millisecond {
+			t.Errorf("after a stable login the first delay is %v, want in [1s, 1.67s]", d.RetryIn)
+		}
+		nextAs[appws.ConnectComplete](t, c)
+	})
+}
+
+// TestReconnectAfterServerRestarts: the server drops every connection 20
+// times while the client sends from several goroutines.
+func TestReconnectAfterServerRestarts(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Handler: barrierOnly})
+	o := options(srv)
+	o.AutoReconnect = true
+	o.MinBackoff, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	c := dial(t, o)
+
+	var mu sync.Mutex
+	accepted := map[uint64]bool{}
+	stop := make(chan struct{})
+	var senders sync.WaitGroup
+	for range 4 {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id, err := c.Send(context.Background(), map[string]string{"mt": "Note"})
+				switch {
+				case err == nil:
+					mu.Lock()
+					accepted[id] = true
+					mu.Unlock()
+				case errors.Is(err, appws.ErrNotConnected):
+					time.Sleep(time.Millisecond)
+				default:
+					t.Errorf("Send: %v", err)
+					return
+				}
+			}
+		}()
+	}
+
+	results := map[uint64]int{}
+	var order eventOrder
+	const restarts = 20
+	for logins := 0; logins <= restarts; {
+		ev := next(t, c)
+		order.check(t, ev)
+		switch ev := ev.(type) {
+		case appws.ConnectComplete:
+			logins++
+			if logins <= restarts {
+				time.Sleep(5 * time.Millisecond) // let some sends through
+				srv.DropAll()
+			}
+		case appws.SendResult:
+			results[ev.ID]++
+		}
+	}
+	close(stop)
+	senders.Wait()
+	c.Close()
+	for ev := range c.Events() {
+		order.check(t, ev)
+		if r, ok := ev.(appws.SendResult); ok {
+			results[r.ID]++
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(accepted) == 0 {
+		t.Fatal("no send was accepted")
+	}
+	for id := range accepted {
+		if results[id] != 1 {
+			t.Errorf("send %d has %d SendResults", id, results[id])
+		}
+	}
+	for id := range results {
+		if !accepted[id] {
+			t.Errorf("SendResult for unknown id %d", id)
+		}
+	}
+	if order.sessions != restarts+1 {
+		t.Errorf("%d sessions, want %d", order.sessions, restarts+1)
+	}
+}
+
+// eventOrder checks the rules of Event as events arrive.
+type eventOrder struct {
+	sessions uint64 // last ConnectComplete's session
+	up       bool   // between ConnectComplete and its Disconnected
+	closed   bool
+}
+
+func (o *eventOrder) check(t *testing.T, ev appws.Event) {
+	t.Helper()
+	if o.closed {
+		t.Fatalf("%T after Closed", ev)
+	}
+	switch ev := ev.(type) {
+	case appws.ConnectComplete:
+		if o.up || ev.Session != o.sessions+1 {
+			t.Fatalf("ConnectComplete(%d) after session %d (up %v)", ev.Session, o.sessions, o.up)
+		}
+		o.sessions, o.up = ev.Session, true
+	case appws.Message:
+		if !o.up || ev.Session != o.sessions {
+			t.Fatalf("Message of session %d while session %d (up %v)", ev.Session, o.sessions, o.up)
+		}
+	case appws.Disconnected:
+		if ev.Session != o.sessions || (ev.Attempt == 1) != o.up {
+			t.Fatalf("Disconnected %+v after session %d (up %v)", ev, o.sessions, o.up)
+		}
+		o.up = false
+	case appws.Closed:
+		o.closed = true
+	}
+}
+
+func TestPasswordChangeEndsWithLoginError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.AutoReconnect = true
+		o.PingInterval = -1
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		srv.SetPassword(testApp, "changed")
+		nextSession(t, srv).Drop()
+		nextAs[appws.Disconnected](t, c)
+		cl := nextAs[appws.Closed](t, c)
+		var le *appws.LoginError
+		if !errors.As(cl.Err, &le) {
+			t.Fatalf("Closed.Err = %v, want a *LoginError", cl.Err)
+		}
+		time.Sleep(10 * time.Minute)
+		if n := len(srv.Logins()); n != 2 {
+			t.Errorf("%d logins, want 2 (no retry after the rejection)", n)
+		}
+	})
+}
+
+func TestHandshake401OnReconnectEndsClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.AutoReconnect = true
+		o.PingInterval = -1
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		srv.RefuseUpgrades(1, 401)
+		nextSession(t, srv).Drop()
+		nextAs[appws.Disconnected](t, c)
+		var he *appws.HandshakeError
+		if cl := nextAs[appws.Closed](t, c); !errors.As(cl.Err, &he) || he.StatusCode != 401 {
+			t.Fatalf("Closed.Err = %v, want a *HandshakeError 401", cl.Err)
+		}
+	})
+}
+
+// TestDialRetriesUntilCtxEnds: with AutoReconnect, Dial retries transient
+// failures and gives up when its ctx does.
+func TestDialRetriesUntilCtxEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.AutoReconnect = true
+		srv.RefuseUpgrades(3, 503)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c := dial(t, o) // succeeds on the fourth attempt
+		if cc := nextAs[appws.ConnectComplete](t, c); cc.Attempts != 4 {
+			t.Errorf("Attempts = %d, want 4", cc.Attempts)
+		}
+		srv.RefuseUpgrades(1000, 503)
+		_, err := appws.Dial(ctx, o)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Dial = %v, want DeadlineExceeded", err)
+		}
+	})
+}
+
+// TestUnwrittenSendsFailAndAreNotReplayed: sends queued behind a stalled
+// server get an error SendResult when the session drops, and the next
+// session does not see them.
+func TestUnwrittenSendsFailAndAreNotReplayed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{Handler: barrierOnly})
+		o := options(srv)
+		o.AutoReconnect = true
+		o.PingInterval = -1
+		o.WriteTimeout = time.Hour
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		ss := nextSession(t, srv)
+		ss.Stall()
+		const n = 200
+		for i := range n {
+			if _, err := c.Send(context.Background(), map[string]any{"mt": "Note", "i": i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait() // the writer is blocked on the stalled pipe
+		ss.Drop()
+		failed := map[uint64]bool{}
+		for range n {
+			if r := nextAs[appws.SendResult](t, c); r.Err != nil {
+				if !errors.Is(r.Err, appws.ErrSessionEnded) {
+					t.Errorf("SendResult.Err = %v, want ErrSessionEnded", r.Err)
+				}
+				failed[r.ID] = true
+			}
+		}
+		if len(failed) == 0 {
+			t.Fatal("no send failed although the server read nothing")
+		}
+		nextAs[appws.Disconnected](t, c)
+		nextAs[appws.ConnectComplete](t, c)
+		ss2 := nextSession(t, srv)
+		barrier(t, c)
+		if got := ss2.Received(); len(got) != 1 || got[0].MT != "Barrier" {
+			t.Errorf("the new session received %d messages, want only the barrier", len(got))
+		}
+	})
+}
+
+// TestCloseInEveryState: dialing, logging in, connected, waiting to retry.
+func TestCloseInEveryState(t *testing.T) {
+	states := map[string]func(t *testing.T, srv *appwstest.Server, o *appws.Options, unblock chan struct{}){
+		"connected": func(*testing.T, *appwstest.Server, *appws.Options, chan struct{}) {},
+		"waiting to retry": func(t *testing.T, srv *appwstest.Server, o *appws.Options, _ chan struct{}) {
+			o.MinBackoff, o.MaxBackoff = time.Hour, time.Hour
+		},
+		"logging in": func(t *testing.T, srv *appwstest.Server, o *appws.Options, _ chan struct{}) {
+			o.LoginTimeout = time.Hour
+		},
+		"dialing": func(t *testing.T, srv *appwstest.Server, o *appws.Options, unblock chan struct{}) {
+			first := true
+			o.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if first {
+					first = false
+					return srv.DialContext(ctx, network, addr)
+				}
+				select { // a dial that hangs until it is called off
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-unblock:
+					return nil, errors.New("unblocked")
+				}
+			}
+		},
+	}
+	for name, setup := range states {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := memServer(t, appwstest.Config{})
+				o := options(srv)
+				o.AutoReconnect = true
+				o.PingInterval = -1
+				o.MinBackoff, o.MaxBackoff = time.Second, time.Second
+				unblock := make(chan struct{})
+				defer close(unblock)
+				setup(t, srv, &o, unblock)
+				var dials atomic.Int32
+				dialFn := o.NetDialContext
+				o.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					dials.Add(1)
+					return dialFn(ctx, network, addr)
+				}
+				c := dial(t, o)
+				nextAs[appws.ConnectComplete](t, c)
+				if name != "connected" {
+					if name == "logging in" {
+						srv.SetLoginDelay(time.Hour)
+					}
+					nextSession(t, srv).Drop()
+					nextAs[appws.Disconnected](t, c)
+					if name != "waiting to retry" {
+						time.Sleep(2 * time.Second) // past the retry delay: dialing or logging in now
+					}
+				}
+				synctest.Wait()
+				start := time.Now()
+				if err := c.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if d := time.Since(start); d > time.Second {
+					t.Errorf("Close took %v", d)
+				}
+				if cl := drain(t, c); cl.Err != nil {
+					t.Errorf("Closed.Err = %v", cl.Err)
+				}
+				dialed := dials.Load()
+				time.Sleep(2 * time.Hour)
+				if dials.Load() != dialed {
+					t.Error("the client dialed again after Close")
+				}
+			})
+		})
+	}
+}
+
+func TestServicesAuthenticatorEndToEnd(t *testing.T) {
+	const target = "target-app"
+	srv := newServer(t, appwstest.Config{
+		Apps:     map[string]string{"pbx": "pbx-pw", target: "target-pw"},
+		Services: map[string]appwstest.ServiceTarget{target: {Domain: "example.com", SIP: "svc", GUID: "0123", DN: "Svc", Password: "target-pw", Info: []byte(`{"appobj":"x","n":1}`)}},
+	})
+	po := options(srv)
+	po.App, po.Password = "pbx", "pbx-pw"
+	pbx, err := appws.Dial(context.Background(), po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextAs[appws.ConnectComplete](t, pbx)
+	nextSession(t, srv)
+
+	bo := options(srv)
+	bo.App, bo.Password = target, ""
+	bo.Authenticator = appws.ServicesAuthenticator(pbx)
+	bo.AutoReconnect = true
+	b := dial(t, bo)
+	nextAs[appws.ConnectComplete](t, b)
+	ss := nextSession(t, srv)
+	if l := ss.Login(); l.App != target || l.SIP != "svc" || string(l.Info) != `{"appobj":"x","n":1}` || l.HasKey {
+		t.Errorf("login through the PBX: %+v", l)
+	}
+	enc, err := b.Encrypt("seed", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec, err := appws.Decrypt(ss.SessionKey(), "seed", enc); err != nil || dec != "hello" {
+		t.Errorf("server decrypts %q, %v", dec, err)
+	}
+
+	closeAndDrain(t, pbx)
+	cl := nextAs[appws.Closed](t, b)
+	if !errors.Is(cl.Err, appws.ErrAuthenticatorClosed) {
+		t.Errorf("Closed.Err = %v, want ErrAuthenticatorClosed", cl.Err)
+	}
+}
+
+func TestServicesAuthenticatorUnknownTarget(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Apps: map[string]string{"pbx": "pbx-pw"}})
+	po := options(srv)
+	po.App, po.Password = "pbx", "pbx-pw"
+	pbx := dial(t, po)
+	bo := options(srv)
+	bo.App, bo.Password = "nobody", ""
+	bo.Authenticator = appws.ServicesAuthenticator(pbx)
+	_, err := appws.Dial(context.Background(), bo)
+	if err == nil || errors.Is(err, appws.ErrAuthenticatorClosed) {
+		t.Fatalf("Dial = %v, want the PBX's refusal", err)
+	}
+}
