@@ -1,0 +1,212 @@
+package appws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/appwstest"
+)
+
+// A client logs in, sends a message and handles what comes back in one
+// select loop. appwstest stands in for the PBX; its default handler answers
+// every message with mt+"Result".
+func Example() {
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"echo": "pw"}})
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := appws.Dial(ctx, appws.Options{URL: srv.URL, App: "echo", Password: "pw"})
+	if err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	defer c.Close()
+
+	for ev := range c.Events() {
+		switch ev := ev.(type) {
+		case appws.ConnectComplete:
+			fmt.Println("logged in, session", ev.Session)
+			c.MessageComplete() // ready for the first message
+			if _, err := c.Send(ctx, map[string]string{"mt": "Hello", "src": "greeting"}); err != nil {
+				fmt.Println("send:", err)
+			}
+		case appws.SendResult:
+			if ev.Err != nil {
+				fmt.Println("not sent:", ev.Err)
+			}
+		case appws.Message:
+			fmt.Println("received", ev.MT, "for", ev.Src)
+			c.Close() // or c.MessageComplete() for the next one
+		case appws.Closed:
+			fmt.Println("closed, error:", ev.Err)
+		}
+	}
+	// Output:
+	// logged in, session 1
+	// received HelloResult for greeting
+	// closed, error: <nil>
+}
+
+// With AutoReconnect the client rides out drops: Disconnected says when it
+// tries again, ConnectComplete reports every new session. Messages are
+// delivered one per MessageComplete, each session starting without
+// permission.
+func Example_reconnect() {
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"svc": "pw"}})
+	defer srv.Close()
+
+	// A deadline bounds Dial: with AutoReconnect it retries until it ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := appws.Dial(ctx, appws.Options{
+		URL: srv.URL, App: "svc", Password: "pw",
+		AutoReconnect: true,
+		MinBackoff:    10 * time.Millisecond, // the defaults are 1 s to 60 s
+		MaxBackoff:    50 * time.Millisecond,
+	})
+	if err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	defer c.Close()
+
+	for ev := range c.Events() {
+		switch ev := ev.(type) {
+		case appws.ConnectComplete:
+			fmt.Println("session", ev.Session, "up")
+			c.MessageComplete()
+			if ev.Session == 1 {
+				srv.DropAll() // the network fails
+			} else {
+				c.Close()
+			}
+		case appws.Disconnected:
+			fmt.Println("session", ev.Session, "lost; attempt", ev.Attempt, "follows")
+		case appws.Message:
+			c.MessageComplete()
+		case appws.Closed:
+			fmt.Println("closed")
+		}
+	}
+	// Output:
+	// session 1 up
+	// session 1 lost; attempt 1 follows
+	// session 2 up
+	// closed
+}
+
+// Request sends a message and waits for the reply carrying its src, outside
+// the event stream.
+func ExampleClient_Request() {
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"echo": "pw"}})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := appws.Dial(ctx, appws.Options{URL: srv.URL, App: "echo", Password: "pw"})
+	if err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	defer func() {
+		c.Close()
+		for range c.Events() { // read to the end
+		}
+	}()
+
+	reply, err := c.Request(ctx, map[string]string{"mt": "GetTime"})
+	if err != nil {
+		fmt.Println("request:", err)
+		return
+	}
+	fmt.Println(reply.MT)
+	// Output: GetTimeResult
+}
+
+// The session-key helpers: what one side encrypts with the session key, the
+// other decrypts with the same key.
+func ExampleClient_Encrypt() {
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"echo": "pw"}})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := appws.Dial(ctx, appws.Options{URL: srv.URL, App: "echo", Password: "pw"})
+	if err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	defer func() {
+		c.Close()
+		for range c.Events() {
+		}
+	}()
+
+	secret, _ := c.Encrypt("seed", "the data")
+	plain, _ := c.Decrypt("seed", secret)
+	fmt.Println(plain)
+
+	// The server holds the same key.
+	ss, _ := srv.NextSession(ctx)
+	plain, _ = appws.Decrypt(ss.SessionKey(), "seed", secret)
+	fmt.Println(plain)
+	// Output:
+	// the data
+	// the data
+}
+
+// The pure helpers, with the session key of the protocol's test vector.
+func ExampleEncrypt() {
+	key := appws.SessionKey("0123456789abcdef", "pwd")
+	fmt.Println(key)
+	enc := appws.Encrypt(key, "seed1", "Hello, World!")
+	fmt.Println(enc)
+	dec, _ := appws.Decrypt(key, "seed1", enc)
+	fmt.Println(dec)
+	// Output:
+	// d58c77eae0c1c1f37a9f545e207643c926ad9ea4932016a83a4a01029de37760
+	// b70a85283493b43f4aa960a0dc
+	// Hello, World!
+}
+
+// A login obtained from the PBX: the client holding the PBX connection (with
+// the Services API) gets logins to other services for the client that needs
+// them.
+func ExampleServicesAuthenticator() {
+	srv := appwstest.NewServer(appwstest.Config{
+		Apps:     map[string]string{"pbx": "pbx-pw", "target": "target-pw"},
+		Services: map[string]appwstest.ServiceTarget{"target": {Password: "target-pw"}},
+	})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	pbx, err := appws.Dial(ctx, appws.Options{URL: srv.URL, App: "pbx", Password: "pbx-pw"})
+	if err != nil {
+		fmt.Println("dial pbx:", err)
+		return
+	}
+	svc, err := appws.Dial(ctx, appws.Options{
+		URL: srv.URL, App: "target",
+		Authenticator: appws.ServicesAuthenticator(pbx),
+	})
+	if err != nil {
+		fmt.Println("dial target:", err)
+		return
+	}
+	fmt.Println("target:", (<-svc.Events()).(appws.ConnectComplete).Session)
+
+	pbx.Close() // the authenticator ends with it, and so does svc
+	for ev := range svc.Events() {
+		if cl, ok := ev.(appws.Closed); ok {
+			fmt.Println(errors.Is(cl.Err, appws.ErrAuthenticatorClosed))
+		}
+	}
+	for range pbx.Events() {
+	}
+	// Output:
+	// target: 1
+	// true
+}
