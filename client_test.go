@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -841,4 +842,72 @@ func TestTLSVerifiesByDefault(t *testing.T) {
 
 func tlsConfig(srv *appwstest.Server) *tls.Config {
 	return &tls.Config{RootCAs: srv.CertPool()}
+}
+
+// TestKeepAliveWhenIdle: after KeepAliveInterval without a message out, the
+// client sends {"mt":"KeepAlive"}.
+func TestKeepAliveWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{ReplyKeepAlive: true})
+		o := options(srv)
+		o.PingInterval = -1
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		c.MessageComplete()
+		start := time.Now()
+		m := nextAs[appws.Message](t, c)
+		if m.MT != "KeepAliveResult" {
+			t.Fatalf("got %s", m.Raw)
+		}
+		if d := time.Since(start); d < 60*time.Second || d > 61*time.Second {
+			t.Errorf("KeepAlive after %v of silence, want 60 s", d)
+		}
+	})
+}
+
+// TestHoldingAMessageNeverTriggersThePingTimeout (rule 4): the reader is
+// paused for ten minutes of (fake) time while pings are due every second.
+func TestHoldingAMessageNeverTriggersThePingTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.PingInterval, o.PongTimeout = time.Second, time.Second
+		o.ReadAhead = 2
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		ss := nextSession(t, srv)
+		go func() { _ = ss.Burst(50, 100) }()
+		c.MessageComplete()
+		nextAs[appws.Message](t, c) // held
+		time.Sleep(10 * time.Minute)
+		for range 49 {
+			c.MessageComplete()
+			nextAs[appws.Message](t, c)
+		}
+		quiet(t, c) // no Closed: the session is still up
+		if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); err != nil {
+			t.Errorf("Send after holding: %v", err)
+		}
+	})
+}
+
+// TestPingTimeoutFindsADeadServer: a server that stops answering (a
+// half-open connection) is given up after PingInterval+PongTimeout.
+func TestPingTimeoutFindsADeadServer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.PingInterval, o.PongTimeout = 10*time.Second, 5*time.Second
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		nextSession(t, srv).StopPongs()
+		start := time.Now()
+		cl := nextAs[appws.Closed](t, c)
+		if !errors.Is(cl.Err, appws.ErrPingTimeout) {
+			t.Errorf("Closed.Err = %v, want ErrPingTimeout", cl.Err)
+		}
+		if d := time.Since(start); d < 15*time.Second || d > 16*time.Second {
+			t.Errorf("gave up after %v, want 15 s", d)
+		}
+	})
 }
