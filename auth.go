@@ -221,6 +221,7 @@ func (c *Client) readLoginReply(s *session, want string, v any) error {
 			return fmt.Errorf("appws: waiting for %s: %w", want, err)
 		}
 		if typ != websocket.TextMessage {
+			c.ignored.Add(1)
 			c.log.Warn("appws: ignored a binary message before login", "size", len(data))
 			continue
 		}

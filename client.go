@@ -432,6 +432,12 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// Ignored returns how many messages from the server the client dropped
+// because they were not AppWebsocket messages (binary, not JSON, not an
+// object, no string "mt") or because they came before login. Each drop is
+// also logged at Warn level.
+func (c *Client) Ignored() uint64 { return c.ignored.Load() }
+
 // end marks the client ended and queues the final event.
 func (c *Client) end(err error) {
 	c.mu.Lock()

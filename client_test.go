@@ -775,6 +775,9 @@ func TestBinaryAndInvalidMessagesAreIgnored(t *testing.T) {
 	if m := nextAs[appws.Message](t, c); m.MT != "Good" {
 		t.Errorf("got %s", m.Raw)
 	}
+	if n := c.Ignored(); n != 5 {
+		t.Errorf("Ignored() = %d, want 5", n)
+	}
 }
 
 func TestReadLimitEndsSession(t *testing.T) {

@@ -55,7 +55,9 @@ func (e *LoginError) Error() string {
 }
 
 // HandshakeError reports a websocket upgrade the server refused with an HTTP
-// status.
+// status. A 4xx status other than 408 and 429 (401, 403 and 404 above all)
+// is permanent: a reconnecting client ends instead of retrying. 5xx and the
+// rest are retried.
 type HandshakeError struct {
 	StatusCode int
 	Status     string

@@ -43,7 +43,8 @@ func (r *request) sent(err error) {
 // server sends more than that many unsolicited messages before it.
 //
 // ctx bounds the whole wait. If the session ends first, the error wraps
-// ErrSessionEnded.
+// ErrSessionEnded. A reply that arrives after Request gave up is delivered
+// on Events() like any other Message.
 func (c *Client) Request(ctx context.Context, msg any) (Message, error) {
 	data, env, err := encodeMessage(msg)
 	if err != nil {

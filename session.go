@@ -183,6 +183,7 @@ func (s *session) readLoop() error {
 			if err != nil {
 				return s.readError(err)
 			}
+			c.ignored.Add(1)
 			c.log.Warn("appws: ignored a binary message", "session", s.id, "size", n)
 			continue
 		}
