@@ -187,8 +187,18 @@ func (e *emitter) pushResults(rs ...SendResult) {
 
 // pushLife queues a ConnectComplete or Disconnected, waiting while maxLife
 // of them are undelivered. It gives up, returning false, when stop closes.
+// A failed reconnect attempt whose predecessor is still undelivered replaces
+// it: a lagging consumer sees the latest attempt, and the reconnecting goes
+// on instead of waiting for the consumer.
 func (e *emitter) pushLife(ev Event, stop <-chan struct{}) bool {
 	e.mu.Lock()
+	if d, ok := ev.(Disconnected); ok && d.Attempt > 1 && len(e.ctrl) > 0 {
+		if prev, ok := e.ctrl[len(e.ctrl)-1].(Disconnected); ok && prev.Session == d.Session && prev.Attempt > 1 {
+			e.ctrl[len(e.ctrl)-1] = d
+			e.mu.Unlock()
+			return true
+		}
+	}
 	for e.life >= maxLife {
 		e.mu.Unlock()
 		select {

@@ -59,7 +59,10 @@ type SendResult struct {
 
 // Disconnected reports, with AutoReconnect, that a session was lost (Attempt
 // 1) or that a reconnect attempt after it failed (Attempt 2, 3, ...). The
-// client tries again after RetryIn.
+// client tries again after RetryIn. While the consumer lags behind, a failed
+// attempt replaces the undelivered report of the attempt before it (never
+// the loss itself), so attempts may be skipped but the latest is always
+// reported.
 type Disconnected struct {
 	// Session is the last session that was up (0 if none came up).
 	Session uint64

@@ -473,3 +473,45 @@ func TestServicesAuthenticatorUnknownTarget(t *testing.T) {
 		t.Fatalf("Dial = %v, want the PBX's refusal", err)
 	}
 }
+
+// TestLaggingConsumerDoesNotStopReconnecting: while the consumer holds a
+// Message, failed attempts are coalesced and the client keeps trying, so it
+// is connected again when the consumer comes back.
+func TestLaggingConsumerDoesNotStopReconnecting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.AutoReconnect = true
+		o.PingInterval = -1
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		ss := nextSession(t, srv)
+		if err := ss.Burst(2, 50); err != nil {
+			t.Fatal(err)
+		}
+		barrier(t, c)
+		c.MessageComplete()
+		nextAs[appws.Message](t, c) // held: the second one and all after it wait
+		srv.RefuseUpgrades(12, 503)
+		ss.Drop()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		if _, err := srv.NextSession(ctx); err != nil { // back while we held the message
+			t.Fatal(err)
+		}
+		if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); err != nil {
+			t.Fatalf("Send after recovery: %v", err)
+		}
+		c.MessageComplete()
+		nextAs[appws.Message](t, c)
+		d1 := nextAs[appws.Disconnected](t, c)
+		d2 := nextAs[appws.Disconnected](t, c)
+		if d1.Attempt != 1 || d2.Attempt != 13 {
+			t.Errorf("Disconnected attempts %d, %d; want 1 and the latest, 13", d1.Attempt, d2.Attempt)
+		}
+		if cc := nextAs[appws.ConnectComplete](t, c); cc.Session != 2 || cc.Attempts != 13 {
+			t.Errorf("ConnectComplete = %+v", cc)
+		}
+		nextAs[appws.SendResult](t, c)
+	})
+}
