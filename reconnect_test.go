@@ -499,6 +499,7 @@ func TestLaggingConsumerDoesNotStopReconnecting(t *testing.T) {
 		if _, err := srv.NextSession(ctx); err != nil { // back while we held the message
 			t.Fatal(err)
 		}
+		synctest.Wait() // the client has read its AppLoginResult
 		if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); err != nil {
 			t.Fatalf("Send after recovery: %v", err)
 		}
