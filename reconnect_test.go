@@ -177,8 +177,10 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 		}
 	}
 	close(stop)
-	senders.Wait()
-	c.Close()
+	go func() {
+		senders.Wait() // a sender may wait for room until we read its SendResults
+		c.Close()
+	}()
 	for ev := range c.Events() {
 		order.check(t, ev)
 		if r, ok := ev.(appws.SendResult); ok {

@@ -1,0 +1,72 @@
+// Package appwstest runs an AppWebsocket server inside a test, the way
+// net/http/httptest runs an HTTP server: NewServer listens on 127.0.0.1 with
+// a random port and serves at once, URL says where, Close stops it and
+// waits for every connection and goroutine to be gone.
+//
+// The server speaks the protocol as innovaphone's PBX and app services do
+// (PROTOCOL.md section 7): a fresh random 16-digit challenge per
+// AppChallenge, the digest rebuilt from the received AppLogin fields (info in
+// its canonical form), per-app and per-domain passwords, AppLoginResult with
+// "ok":true or with "error"/"errorText", KeepAlive consumed silently, the
+// Services API (GetServiceLogin, SubscribeServices) for configured targets.
+// What the public sources leave open is a Config switch.
+//
+// Every session logged in is handed to the test (Server.NextSession) to send
+// to it, record what it received, and misbehave on demand:
+//
+//	Session.Drop            close the socket without a close frame
+//	Session.Close           close frame with a code and reason, then close
+//	Session.Stall/Resume    stop reading, so the client's writes back up
+//	Session.StopPongs       ignore websocket pings (half-open connection)
+//	Session.SendText        non-JSON text
+//	Session.SendBinary      a binary message
+//	Session.SendOversized   a message of n bytes in one frame
+//	Session.SendFragmented  one message in several frames
+//	Session.SendFrameHeader a frame header announcing bytes that never come
+//	Session.Burst           n messages as fast as the socket takes them
+//	Server.RefuseUpgrades   answer the next n upgrades with an HTTP status
+//	Server.RefuseLogins     fail the next n logins
+//	Server.SetLoginDelay    delay the AppLoginResult
+//	Server.DropAll          drop every connection
+//
+// Bad input from the client never panics or hangs the server: a binary
+// message is answered with close 1003, a message over Config.ReadLimit with
+// 1009, text that is not UTF-8 with 1007; text that is not a JSON object
+// with a string "mt" is ignored and logged. Before login only AppChallenge
+// and AppLogin are answered; other messages are ignored and logged. After
+// login, AppChallenge is answered again and AppLogin fails with
+// LoginErrAlreadyLoggedIn, leaving the session logged in.
+//
+// With Config.InMemory the server listens on an in-memory listener built on
+// net.Pipe, dialed with Server.DialContext; it works inside a
+// testing/synctest bubble. A net.Pipe buffers nothing, so there every write
+// of the server (Send, Push, Close's close frame) completes only when the
+// client reads it.
+//
+// A test of a client using the server looks like this:
+//
+//	func TestEcho(t *testing.T) {
+//		srv := appwstest.NewServer(appwstest.Config{
+//			Apps: map[string]string{"myapp": "secret"},
+//		})
+//		defer srv.Close()
+//
+//		c, err := appws.Dial(t.Context(), appws.Options{
+//			URL: srv.URL, App: "myapp", Password: "secret",
+//		})
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		defer c.Close()
+//
+//		ss, err := srv.NextSession(t.Context()) // the server side of c
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		if ss.Login().HasKey {
+//			t.Error("the client sent its session key")
+//		}
+//		// ... c.Send(...) is answered by the default echo handler;
+//		// ss.Send, ss.Drop, ss.Stall ... drive the client's other paths.
+//	}
+package appwstest

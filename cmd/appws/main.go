@@ -1,0 +1,232 @@
+// Command appws shows, pokes and fakes innovaphone AppWebsocket services.
+//
+// Usage:
+//
+//	appws [demo]                 run a self-contained demo on loopback
+//	appws connect -url URL -app NAME [flags]
+//	                             log in, send JSON lines from stdin, print events as JSON lines
+//	appws serve -app NAME=PASSWORD ... [flags]
+//	                             run a local test server (echo service) and print its URL
+//	appws digest -app A -challenge C [flags]
+//	appws sessionkey -challenge C
+//	appws encrypt|decrypt|hash -key K -seed S DATA
+//	                             the protocol's helpers, for debugging
+//	appws help [COMMAND]
+//
+// Without arguments appws runs the demo: it starts the in-process test server
+// of package appwstest, logs in with the appws library and prints the session
+// as it happens. It needs nothing but loopback.
+//
+// connect logs in to a real server (a PBX app object, an app service, the App
+// Platform manager). The password comes from the environment variable
+// APPWS_PASSWORD or from -password-file, never from a flag value that would
+// show in the process list. Every line read from stdin is one JSON message to
+// send; every event is printed to stdout as one JSON line: received messages
+// exactly as received, the others as small objects such as
+// {"event":"connect","session":1,"domain":"example.com"} or
+// {"event":"sendResult","id":1}. Status lines go to stderr. End of input or
+// Ctrl-C closes the connection and exits 0; a failed login or an unreachable
+// server exits 1.
+//
+// serve runs the test server standalone, so apps and scripts can be developed
+// against a fake service on a laptop. It prints the websocket URL as its first
+// line on stdout, logs sessions on stderr and runs until Ctrl-C. It accepts
+// any correct AppWebsocket login, innovaphone's JavaScript client included.
+//
+// The helper commands print the login digest, the session key and the results
+// of Encrypt, Decrypt and Hash for given inputs. Passwords come from
+// APPWS_PASSWORD or -password-file as for connect; the session key from -key
+// or APPWS_SESSION_KEY.
+//
+// Exit status: 0 on success, 1 when the work failed (login refused, server
+// unreachable, bad input to a helper), 2 for a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// command is one subcommand of appws.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, io stdio) int
+}
+
+// stdio is the process's standard streams, injected so tests can run
+// commands in-process. stdout and stderr are safe for concurrent use.
+type stdio struct {
+	in          io.Reader
+	out, errOut io.Writer
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "run a self-contained demo of the library on loopback (the default)", runDemo},
+		{"connect", "log in to a server, send JSON lines from stdin, print events as JSON lines", runConnect},
+		{"serve", "run a local AppWebsocket test server (echo service)", runServe},
+		{"digest", "print the login digest for a challenge", runDigest},
+		{"sessionkey", "print the session key of a password login for a challenge", runSessionKey},
+		{"encrypt", "encrypt DATA with a session key and seed (hex output)", runEncrypt},
+		{"decrypt", "decrypt hex DATA with a session key and seed", runDecrypt},
+		{"hash", "hash DATA with a session key and seed", runHash},
+	}
+}
+
+// run runs appws with args (without the program name) and returns the exit
+// status. ctx ends long-running commands as Ctrl-C does.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	std := stdio{in: stdin, out: &syncWriter{w: stdout}, errOut: &syncWriter{w: stderr}}
+	if len(args) == 0 {
+		return runDemo(ctx, nil, std)
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			if c, ok := lookup(rest[0]); ok {
+				return c.run(ctx, []string{"-h"}, std)
+			}
+			fmt.Fprintf(std.errOut, "appws help: unknown command %q\n", rest[0])
+			usage(std.errOut)
+			return exitUsage
+		}
+		usage(std.out)
+		return exitOK
+	}
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(std.errOut, "appws: unknown command %q\n", name)
+		usage(std.errOut)
+		return exitUsage
+	}
+	return c.run(ctx, rest, std)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `appws - innovaphone AppWebsocket client, test server and helpers
+
+Usage:
+  appws [command] [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Without a command appws runs the demo. "appws help COMMAND" or
+"appws COMMAND -h" shows a command's flags.
+
+Environment:
+  APPWS_PASSWORD     the app password for connect and digest/sessionkey
+  APPWS_SESSION_KEY  the session key for encrypt/decrypt/hash
+`)
+}
+
+// newFlags returns a flag set for a subcommand whose usage line is synopsis.
+// Parse errors are reported by parseFlags, not by the flag package.
+func newFlags(name, synopsis, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet("appws "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("appws "+name+" "+synopsis), about)
+		var any bool
+		fs.VisitAll(func(*flag.Flag) { any = true })
+		if any {
+			fmt.Fprintln(w, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args into fs. It returns false and the exit status when
+// the command must stop: -h prints the usage on stdout (exit 0), a bad flag
+// prints the error and the usage on stderr (exit 2). maxArgs limits the
+// positional arguments (-1: any number).
+func parseFlags(fs *flag.FlagSet, args []string, maxArgs int, std stdio) (int, bool) {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(std.out)
+		fs.Usage()
+		return exitOK, false
+	}
+	if err == nil && maxArgs >= 0 && fs.NArg() > maxArgs {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(maxArgs))
+	}
+	if err != nil {
+		return usageError(fs, std, "%v", err), false
+	}
+	return exitOK, true
+}
+
+// usageError reports a usage error with the command's usage on stderr and
+// returns exit status 2.
+func usageError(fs *flag.FlagSet, std stdio, format string, args ...any) int {
+	fmt.Fprintf(std.errOut, "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fs.SetOutput(std.errOut)
+	fs.Usage()
+	return exitUsage
+}
+
+// password returns the password from -password-file (trailing newline
+// removed) or else from the environment variable APPWS_PASSWORD. ok is false
+// when neither is set.
+func password(file string) (pw string, ok bool, err error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", false, fmt.Errorf("password file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), true, nil
+	}
+	pw, ok = os.LookupEnv("APPWS_PASSWORD")
+	return pw, ok, nil
+}
+
+// syncWriter serializes writes: the event loop, the stdin reader and the
+// logger write to the same streams.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
