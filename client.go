@@ -163,6 +163,20 @@ func (o Options) normalize() (Options, []byte, error) {
 	if o.MinBackoff < 0 || o.MaxBackoff < o.MinBackoff {
 		return o, nil, &ConfigError{"MaxBackoff", "must not be below MinBackoff"}
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"HandshakeTimeout", o.HandshakeTimeout}, {"LoginTimeout", o.LoginTimeout}, {"WriteTimeout", o.WriteTimeout},
+		{"CloseTimeout", o.CloseTimeout}, {"PongTimeout", o.PongTimeout}, {"StableAfter", o.StableAfter},
+	} {
+		if d.v < 0 {
+			return o, nil, &ConfigError{d.name, "negative"}
+		}
+	}
+	if o.ReadLimit < 0 {
+		return o, nil, &ConfigError{"ReadLimit", "negative"}
+	}
 	if o.ReadLimit == 0 {
 		o.ReadLimit = 4 << 20
 	}

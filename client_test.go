@@ -193,6 +193,8 @@ func TestDialValidatesOptionsBeforeIO(t *testing.T) {
 		"info dup key":  func(o *appws.Options) { o.Info = json.RawMessage(`{"a":1,"a":2}`) },
 		"bad utf8":      func(o *appws.Options) { o.DN = "\xff" },
 		"backoff":       func(o *appws.Options) { o.MinBackoff, o.MaxBackoff = 2*time.Second, time.Second },
+		"timeout":       func(o *appws.Options) { o.LoginTimeout = -time.Second },
+		"read limit":    func(o *appws.Options) { o.ReadLimit = -1 },
 	}
 	for name, mod := range cases {
 		t.Run(name, func(t *testing.T) {
