@@ -208,12 +208,14 @@ func (ss *Session) handle(data []byte) {
 	case ss.srv.cfg.Handler != nil:
 		ss.srv.cfg.Handler(ss, msg)
 	default:
-		ss.echo(msg)
+		Echo(ss, msg)
 	}
 }
 
-// echo is the default handler.
-func (ss *Session) echo(msg appws.Message) {
+// Echo is the default Handler: it answers msg with {"mt":mt+"Result",
+// "api":api,"src":src,"echo":<msg>} (api and src only when msg had them).
+// Handlers of their own can call it for the messages they don't handle.
+func Echo(ss *Session, msg appws.Message) {
 	reply := struct {
 		MT   string          `json:"mt"`
 		API  string          `json:"api,omitempty"`

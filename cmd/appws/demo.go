@@ -174,16 +174,10 @@ func demo(ctx context.Context, std stdio) error {
 // demoHandler is the demo server's app service: it echoes every request as
 // mt+"Result" and, after a "Subscribe", pushes a "Notify" with the same src.
 func demoHandler(s *appwstest.Session, m appws.Message) {
-	reply := struct {
-		MT   string          `json:"mt"`
-		API  string          `json:"api,omitempty"`
-		Src  string          `json:"src,omitempty"`
-		Echo json.RawMessage `json:"echo"`
-	}{m.MT + "Result", m.API, m.Src, m.Raw}
-	if s.Send(reply) != nil || m.MT != "Subscribe" {
-		return
+	appwstest.Echo(s, m)
+	if m.MT == "Subscribe" {
+		s.Send(map[string]any{"mt": "Notify", "src": m.Src, "text": "pushed by the server"})
 	}
-	s.Send(map[string]any{"mt": "Notify", "src": m.Src, "text": "pushed by the server"})
 }
 
 func mustJSON(v any) []byte {
