@@ -23,6 +23,17 @@ func memServer(t *testing.T, cfg appwstest.Config) *appwstest.Server {
 	return newServer(t, cfg)
 }
 
+// memReconnecting returns an in-memory server and reconnecting options for
+// it, without pings (the tests that need them set them).
+func memReconnecting(t *testing.T, cfg appwstest.Config) (*appwstest.Server, appws.Options) {
+	t.Helper()
+	srv := memServer(t, cfg)
+	o := options(srv)
+	o.AutoReconnect = true
+	o.PingInterval = -1
+	return srv, o
+}
+
 // collectDisconnects drops the session and reads the Disconnected events of
 // n failed attempts, checking that each attempt starts RetryIn after the
 // previous one (time is fake: exact).
@@ -49,10 +60,7 @@ func collectDisconnects(t *testing.T, c *appws.Client, n int) []time.Duration {
 
 func TestReconnectBackoffGrowsWithJitterWithinBounds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{})
-		o := options(srv)
-		o.AutoReconnect = true
-		o.PingInterval = -1
+		srv, o := memReconnecting(t, appwstest.Config{})
 		var runs [][]time.Duration
 		for range 2 {
 			c := dial(t, o)
@@ -89,10 +97,7 @@ func TestReconnectBackoffGrowsWithJitterWithinBounds(t *testing.T) {
 
 func TestBackoffResetsOnlyAfterAStableLogin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{})
-		o := options(srv)
-		o.AutoReconnect = true
-		o.PingInterval = -1
+		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
 		nextAs[appws.ConnectComplete](t, c)
 
@@ -241,10 +246,7 @@ func (o *eventOrder) check(t *testing.T, ev appws.Event) {
 
 func TestPasswordChangeEndsWithLoginError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{})
-		o := options(srv)
-		o.AutoReconnect = true
-		o.PingInterval = -1
+		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
 		nextAs[appws.ConnectComplete](t, c)
 		srv.SetPassword(testApp, "changed")
@@ -264,10 +266,7 @@ func TestPasswordChangeEndsWithLoginError(t *testing.T) {
 
 func TestHandshake401OnReconnectEndsClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{})
-		o := options(srv)
-		o.AutoReconnect = true
-		o.PingInterval = -1
+		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
 		nextAs[appws.ConnectComplete](t, c)
 		srv.RefuseUpgrades(1, 401)
@@ -307,10 +306,7 @@ func TestDialRetriesUntilCtxEnds(t *testing.T) {
 // session does not see them.
 func TestUnwrittenSendsFailAndAreNotReplayed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{Handler: barrierOnly})
-		o := options(srv)
-		o.AutoReconnect = true
-		o.PingInterval = -1
+		srv, o := memReconnecting(t, appwstest.Config{Handler: barrierOnly})
 		o.WriteTimeout = time.Hour
 		c := dial(t, o)
 		nextAs[appws.ConnectComplete](t, c)
@@ -375,10 +371,7 @@ func TestCloseInEveryState(t *testing.T) {
 	for name, setup := range states {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				srv := memServer(t, appwstest.Config{})
-				o := options(srv)
-				o.AutoReconnect = true
-				o.PingInterval = -1
+				srv, o := memReconnecting(t, appwstest.Config{})
 				o.MinBackoff, o.MaxBackoff = time.Second, time.Second
 				unblock := make(chan struct{})
 				defer close(unblock)
@@ -481,10 +474,7 @@ func TestServicesAuthenticatorUnknownTarget(t *testing.T) {
 // is connected again when the consumer comes back.
 func TestLaggingConsumerDoesNotStopReconnecting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{})
-		o := options(srv)
-		o.AutoReconnect = true
-		o.PingInterval = -1
+		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
 		nextAs[appws.ConnectComplete](t, c)
 		ss := nextSession(t, srv)
