@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -147,14 +148,19 @@ func (c *Client) login(ctx context.Context, s *session) error {
 	if err := s.conn.WriteMessage(websocket.TextMessage, []byte(`{"mt":"AppChallenge"}`)); err != nil {
 		return fmt.Errorf("appws: send AppChallenge: %w", err)
 	}
-	var cr struct {
-		Challenge json.RawMessage `json:"challenge"`
-		SysClient bool            `json:"sysClient"`
-	}
-	if err := c.readLoginReply(s, "AppChallengeResult", &cr); err != nil {
+	cr, err := c.readLoginReply(s, "AppChallengeResult")
+	if err != nil {
 		return err
 	}
-	challenge, err := parseChallenge(cr.Challenge)
+	var sysClient bool
+	switch sc := string(bytes.TrimSpace(cr["sysClient"])); sc {
+	case "true":
+		sysClient = true
+	case "", "false", "null":
+	default:
+		return &ProtocolError{"AppChallengeResult's sysClient is not a boolean"}
+	}
+	challenge, err := parseChallenge(cr["challenge"])
 	if err != nil {
 		return err
 	}
@@ -180,7 +186,7 @@ func (c *Client) login(ctx context.Context, s *session) error {
 		}
 	} else {
 		pw := o.Password
-		if cr.SysClient {
+		if sysClient {
 			pw = ""
 		}
 		l.Login = Login{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, PbxObj: o.PbxObj}
@@ -191,34 +197,30 @@ func (c *Client) login(ctx context.Context, s *session) error {
 	if err := s.conn.WriteMessage(websocket.TextMessage, l.appendAppLogin(nil)); err != nil {
 		return fmt.Errorf("appws: send AppLogin: %w", err)
 	}
-	var lr struct {
-		OK        json.RawMessage `json:"ok"`
-		Error     json.RawMessage `json:"error"`
-		ErrorText json.RawMessage `json:"errorText"`
-		Domain    json.RawMessage `json:"domain"`
-	}
-	if err := c.readLoginReply(s, "AppLoginResult", &lr); err != nil {
+	lr, err := c.readLoginReply(s, "AppLoginResult")
+	if err != nil {
 		return err
 	}
-	if string(lr.OK) != "true" {
-		return &LoginError{Code: jsonText(lr.Error), Text: jsonText(lr.ErrorText)}
+	if string(bytes.TrimSpace(lr["ok"])) != "true" {
+		return &LoginError{Code: jsonText(lr["error"]), Text: jsonText(lr["errorText"])}
 	}
 	s.key = l.SessionKey
-	s.domain = jsonText(lr.Domain)
+	s.domain = jsonText(lr["domain"])
 	return nil
 }
 
-// readLoginReply reads until the message with mt want and decodes it into v.
+// readLoginReply reads until the message with mt want and returns its
+// top-level members, to be looked up by their exact, case-sensitive keys.
 // Other messages before login are dropped, as the protocol says; the other
 // login reply out of order is a protocol error.
-func (c *Client) readLoginReply(s *session, want string, v any) error {
+func (c *Client) readLoginReply(s *session, want string) (map[string]json.RawMessage, error) {
 	for {
 		typ, data, err := s.conn.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				return &ReadLimitError{Limit: c.opts.ReadLimit}
+				return nil, &ReadLimitError{Limit: c.opts.ReadLimit}
 			}
-			return fmt.Errorf("appws: waiting for %s: %w", want, err)
+			return nil, fmt.Errorf("appws: waiting for %s: %w", want, err)
 		}
 		if typ != websocket.TextMessage {
 			c.ignored.Add(1)
@@ -232,12 +234,13 @@ func (c *Client) readLoginReply(s *session, want string, v any) error {
 			c.log.Warn("appws: ignored a message before login", "size", len(data), "reason", err.Error())
 			continue
 		case m.MT == want:
-			if err := json.Unmarshal(data, v); err != nil {
-				return &ProtocolError{want + " has fields of the wrong type"}
+			var fields map[string]json.RawMessage
+			if err := json.Unmarshal(data, &fields); err != nil {
+				return nil, &ProtocolError{want + " cannot be decoded"}
 			}
-			return nil
+			return fields, nil
 		case m.MT == "AppChallengeResult" || m.MT == "AppLoginResult":
-			return &ProtocolError{m.MT + " while waiting for " + want}
+			return nil, &ProtocolError{m.MT + " while waiting for " + want}
 		}
 		c.ignored.Add(1)
 		c.log.Warn("appws: dropped a message that came before login", "mt", m.MT, "size", len(data))
@@ -314,36 +317,55 @@ func (a *servicesAuth) GetLogin(ctx context.Context, app, challenge string) (*Lo
 	if err != nil {
 		return nil, err
 	}
-	var r struct {
-		MT, App, Domain, SIP, GUID, DN, PbxObj string
-		Info                                   json.RawMessage
-		Digest, Salt, Key                      string
-		Error                                  json.RawMessage
-		ErrorText                              string
+	var f map[string]json.RawMessage
+	if err := m.Decode(&f); err != nil {
+		return nil, &ProtocolError{"GetServiceLoginResult cannot be decoded"}
 	}
-	if err := m.Decode(&r); err != nil {
-		return nil, &ProtocolError{"GetServiceLoginResult has fields of the wrong type"}
+	str := func(key string) (string, bool) {
+		raw, ok := f[key]
+		if !ok || string(raw) == "null" {
+			return "", true
+		}
+		var v string
+		return v, json.Unmarshal(raw, &v) == nil
+	}
+	var r Login
+	var salt, encKey string
+	for _, fld := range [...]struct {
+		key string
+		dst *string
+	}{
+		{"app", &r.App}, {"domain", &r.Domain}, {"sip", &r.SIP}, {"guid", &r.GUID}, {"dn", &r.DN},
+		{"pbxObj", &r.PbxObj}, {"digest", &r.Digest}, {"salt", &salt}, {"key", &encKey},
+	} {
+		v, ok := str(fld.key)
+		if !ok {
+			return nil, &ProtocolError{"GetServiceLoginResult's " + fld.key + " is not a string"}
+		}
+		*fld.dst = v
+	}
+	if e := bytes.TrimSpace(f["error"]); len(e) > 0 && string(e) != "null" && string(e) != "false" {
+		text, _ := str("errorText")
+		return nil, fmt.Errorf("appws: GetServiceLogin for %s refused: %s", strconvQuote(app), strconvQuote(strings.TrimSpace(jsonText(e)+" "+text)))
 	}
 	switch {
-	case r.MT != "GetServiceLoginResult":
-		return nil, &ProtocolError{"reply to GetServiceLogin is " + strconvQuote(r.MT)}
-	case len(r.Error) > 0 && string(r.Error) != "null" && string(r.Error) != "false":
-		return nil, fmt.Errorf("appws: GetServiceLogin for %s refused: %s", strconvQuote(app), strconvQuote(jsonText(r.Error)+" "+r.ErrorText))
-	case r.Digest == "" || r.Key == "":
+	case m.MT != "GetServiceLoginResult":
+		return nil, &ProtocolError{"reply to GetServiceLogin is " + strconvQuote(m.MT)}
+	case r.Digest == "" || encKey == "":
 		return nil, &ProtocolError{"GetServiceLoginResult has no digest or key"}
+	}
+	if info := bytes.TrimSpace(f["info"]); len(info) > 0 && string(info) != "null" {
+		r.Info = f["info"]
 	}
 	key, err := a.pbx.sessionKeyOf(m.Session)
 	if err != nil {
 		return nil, err
 	}
-	target, err := Decrypt(key, r.Salt, r.Key)
+	r.SessionKey, err = Decrypt(key, salt, encKey)
 	if err != nil {
 		return nil, &ProtocolError{"GetServiceLoginResult's key is not hex"}
 	}
-	return &Login{
-		App: r.App, Domain: r.Domain, SIP: r.SIP, GUID: r.GUID, DN: r.DN, PbxObj: r.PbxObj,
-		Info: r.Info, Digest: r.Digest, SessionKey: target,
-	}, nil
+	return &r, nil
 }
 
 // sessionKeyOf returns the key of session id if it is still the one up.

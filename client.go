@@ -127,6 +127,8 @@ func (o Options) normalize() (Options, []byte, error) {
 		return o, nil, &ConfigError{"URL", "scheme must be ws or wss, not " + strconvQuote(u.Scheme)}
 	case u.Host == "":
 		return o, nil, &ConfigError{"URL", "has no host"}
+	case u.User != nil:
+		return o, nil, &ConfigError{"URL", "must not contain a user or password (websocket URLs cannot carry them)"}
 	case o.App == "":
 		return o, nil, &ConfigError{"App", "empty"}
 	case o.Password == "" && o.Authenticator == nil:
@@ -234,7 +236,7 @@ type Client struct {
 // transient failures (network errors, timeouts, HTTP 5xx) are retried with
 // the reconnect backoff until ctx ends, so give ctx a deadline; a rejected
 // login (*LoginError) or an HTTP 401, 403 or 404 (*HandshakeError) returns at
-// once.
+// once, and so does a server certificate that does not verify.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	o, info, err := opts.normalize()
 	if err != nil {

@@ -1,6 +1,7 @@
 package appws
 
 import (
+	"crypto/tls"
 	"errors"
 	"strconv"
 )
@@ -100,8 +101,13 @@ func isPermanent(err error) bool {
 	var le *LoginError
 	var he *HandshakeError
 	var ce *ConfigError
+	var cv *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &le), errors.As(err, &ce), errors.Is(err, ErrAuthenticatorClosed):
+		return true
+	case errors.As(err, &cv):
+		// The server's certificate is not trusted: a matter of
+		// configuration, which retrying does not change.
 		return true
 	case errors.As(err, &he):
 		return he.permanent()

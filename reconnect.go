@@ -73,7 +73,7 @@ func (c *Client) firstLogin(ctx context.Context) (*session, int, error) {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, attempt, fmt.Errorf("appws: dial: %w (last error: %v)", ctx.Err(), err)
+			return nil, attempt, fmt.Errorf("appws: dial: %w; last error: %w", ctx.Err(), err)
 		case <-c.authDone():
 			t.Stop()
 			return nil, attempt, ErrAuthenticatorClosed
