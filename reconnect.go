@@ -115,14 +115,24 @@ func (c *Client) supervise(s *session) {
 			return
 		}
 		c.log.Info("appws: reconnected", "session", next.id, "domain", next.domain, "attempts", attempts)
+		// The session is open for sends before its ConnectComplete can reach
+		// the consumer, so a Send made on seeing it always finds it.
+		c.mu.Lock()
+		c.cur = next
+		c.mu.Unlock()
 		if !c.em.pushLife(ConnectComplete{Session: next.id, Domain: next.domain, Attempts: attempts}, c.closing) {
+			// Closed before the session was reported: end it unused.
+			c.mu.Lock()
+			c.cur = nil
+			c.mu.Unlock()
+			next.qmu.Lock()
+			next.qclosed = true
+			next.qmu.Unlock()
+			next.failQueued(ErrClosed)
 			next.bc.closeNow()
 			c.end(nil)
 			return
 		}
-		c.mu.Lock()
-		c.cur = next
-		c.mu.Unlock()
 		s = next
 	}
 }
