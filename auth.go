@@ -127,6 +127,7 @@ func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
 	defer cancel()
 	stop := context.AfterFunc(lctx, bc.closeNow) // ctx or the timeout ends the login
 	s := newSession(c, id, conn, bc)
+	s.rawFrames = !strings.HasPrefix(o.URL, "wss:")
 	err = c.login(lctx, s)
 	if !stop() || err != nil {
 		bc.closeNow()

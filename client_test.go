@@ -830,6 +830,24 @@ func TestNotConnectedAfterDrop(t *testing.T) {
 	}
 }
 
+// TestSendSizes: the writer frames messages of every length class (7-bit,
+// 16-bit and 64-bit payload lengths, and across the batch buffer).
+func TestSendSizes(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for _, n := range []int{0, 1, 100, 125, 126, 65535, 65536, 70000, 200000} {
+		text := strings.Repeat("y", n)
+		m, err := c.Request(ctx, map[string]string{"mt": "Echo", "text": text})
+		var body struct{ Echo struct{ Text string } }
+		if err != nil || m.Decode(&body) != nil || body.Echo.Text != text {
+			t.Fatalf("echo of %d bytes: %v", n, err)
+		}
+	}
+}
+
 func TestTLSVerifiesByDefault(t *testing.T) {
 	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}})
 	defer srv.Close()
@@ -842,7 +860,17 @@ func TestTLSVerifiesByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Dial with the CA: %v", err)
 	}
-	closeAndDrain(t, c)
+	defer closeAndDrain(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	big := strings.Repeat("x", 100000)
+	for _, text := range []string{"small", big} { // through gorilla's framing under TLS
+		m, err := c.Request(ctx, map[string]string{"mt": "Echo", "text": text})
+		var body struct{ Echo struct{ Text string } }
+		if err != nil || m.Decode(&body) != nil || body.Echo.Text != text {
+			t.Fatalf("Request over wss: %v", err)
+		}
+	}
 }
 
 func tlsConfig(srv *appwstest.Server) *tls.Config {

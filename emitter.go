@@ -20,8 +20,8 @@ type emitter struct {
 	wake chan struct{} // cap 1: something changed for run
 
 	mu       sync.Mutex
-	ctrl     []Event
-	msgs     []Message
+	ctrl     fifo[Event]
+	msgs     fifo[Message]
 	active   uint64 // session whose ConnectComplete is next or out: permission is for it
 	handed   uint64 // session whose ConnectComplete is out: its Messages may go
 	permit   bool
@@ -29,7 +29,8 @@ type emitter struct {
 	dropped  int
 	life     int           // ConnectComplete and Disconnected events in ctrl
 	lifeRoom chan struct{} // cap 1: a lifecycle event went out
-	msgRoom  chan struct{} // cap 1: a Message went out or was dropped
+	msgRoom  chan struct{} // cap 1: the read-ahead drained to roomAt, or Close
+	roomAt   int           // signal msgRoom when this few Messages wait; -1: no one waits
 
 	// release is called after a SendResult was handed out: it frees the send
 	// slot that bounded it.
@@ -46,7 +47,12 @@ func newEmitter(release func()) *emitter {
 		wake:     make(chan struct{}, 1),
 		lifeRoom: make(chan struct{}, 1),
 		msgRoom:  make(chan struct{}, 1),
+		roomAt:   -1,
 		release:  release,
+		// Room for the SendResults of a full send queue (16 bytes each)
+		// and for the usual read-ahead (80 bytes a Message).
+		ctrl: fifo[Event]{keep: 512},
+		msgs: fifo[Message]{keep: 64},
 	}
 }
 
@@ -88,8 +94,8 @@ func (e *emitter) next() Event {
 // pick returns the next deliverable event, or nil. e.mu is held.
 func (e *emitter) pick() Event {
 	e.activate()
-	if len(e.ctrl) > 0 {
-		head := e.ctrl[0]
+	if e.ctrl.len() > 0 {
+		head := e.ctrl.front()
 		ok := false
 		switch ev := head.(type) {
 		case SendResult:
@@ -100,15 +106,14 @@ func (e *emitter) pick() Event {
 				e.handed = ev.Session
 			}
 		case Disconnected:
-			ok = len(e.msgs) == 0 || e.msgs[0].Session > ev.Session
+			ok = e.msgs.len() == 0 || e.msgs.front().Session > ev.Session
 		case Closed:
-			ok = len(e.msgs) == 0
+			ok = e.msgs.len() == 0
 			ev.Dropped = e.dropped
 			head = ev
 		}
 		if ok {
-			e.ctrl[0] = nil
-			e.ctrl = e.ctrl[1:]
+			e.ctrl.pop()
 			switch head.(type) {
 			case ConnectComplete, Disconnected:
 				e.life--
@@ -118,12 +123,13 @@ func (e *emitter) pick() Event {
 			return head
 		}
 	}
-	if len(e.msgs) > 0 && e.permit && e.msgs[0].Session == e.handed {
-		m := e.msgs[0]
-		e.msgs[0] = Message{}
-		e.msgs = e.msgs[1:]
+	if e.msgs.len() > 0 && e.permit && e.msgs.front().Session == e.handed {
+		m := e.msgs.pop()
 		e.permit = false
-		signal(e.msgRoom)
+		if e.msgs.len() <= e.roomAt {
+			e.roomAt = -1
+			signal(e.msgRoom)
+		}
 		return m
 	}
 	return nil
@@ -132,14 +138,14 @@ func (e *emitter) pick() Event {
 // activate makes a ConnectComplete at the head of ctrl the next event once
 // nothing of an older session is ahead of it, resetting permission.
 func (e *emitter) activate() {
-	if len(e.ctrl) == 0 {
+	if e.ctrl.len() == 0 {
 		return
 	}
-	cc, ok := e.ctrl[0].(ConnectComplete)
+	cc, ok := e.ctrl.front().(ConnectComplete)
 	if !ok || e.active == cc.Session {
 		return
 	}
-	if len(e.msgs) == 0 || e.msgs[0].Session >= cc.Session {
+	if e.msgs.len() == 0 || e.msgs.front().Session >= cc.Session {
 		e.active = cc.Session
 		e.permit = false
 	}
@@ -148,30 +154,50 @@ func (e *emitter) activate() {
 // grant records a MessageComplete.
 func (e *emitter) grant() {
 	e.mu.Lock()
+	had := e.permit
 	e.permit = true
 	e.mu.Unlock()
-	signal(e.wake)
+	if !had {
+		signal(e.wake)
+	}
 }
 
-// pushMessage queues a received Message (or drops it after Close).
-func (e *emitter) pushMessage(m Message) {
+// pushMessage queues a received Message (or drops it after Close) and
+// returns how many wait now.
+func (e *emitter) pushMessage(m Message) int {
 	e.mu.Lock()
 	if e.dropping {
 		e.dropped++
 		e.mu.Unlock()
-		return
+		return 0
 	}
-	e.msgs = append(e.msgs, m)
+	e.msgs.push(m)
+	// A Message only ever unblocks itself, and only with permission at the
+	// head of the queue; waking run for anything else would be a wasted
+	// goroutine switch per message.
+	n := e.msgs.len()
+	wake := e.permit && n == 1
 	e.mu.Unlock()
-	signal(e.wake)
+	if wake {
+		signal(e.wake)
+	}
+	return n
 }
 
-// messages reports how many Messages wait for delivery, and whether Close
-// was called (then nothing waits: all are dropped).
-func (e *emitter) messages() (int, bool) {
+// room reports whether the reader may read another message with limit
+// Messages allowed to wait (always after Close: then they are dropped). If
+// not, msgRoom is signalled once the backlog has drained to half the limit:
+// waking the reader for every delivered Message would cost a goroutine
+// switch per message, so it reads in bursts instead.
+func (e *emitter) room(limit int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return len(e.msgs), e.dropping
+	if e.dropping || e.msgs.len() < limit {
+		e.roomAt = -1
+		return true
+	}
+	e.roomAt = limit / 2
+	return false
 }
 
 // pushResults queues SendResults. They are bounded by the send slots, so
@@ -179,7 +205,7 @@ func (e *emitter) messages() (int, bool) {
 func (e *emitter) pushResults(rs ...SendResult) {
 	e.mu.Lock()
 	for _, r := range rs {
-		e.ctrl = append(e.ctrl, r)
+		e.ctrl.push(r)
 	}
 	e.mu.Unlock()
 	signal(e.wake)
@@ -192,9 +218,9 @@ func (e *emitter) pushResults(rs ...SendResult) {
 // on instead of waiting for the consumer.
 func (e *emitter) pushLife(ev Event, stop <-chan struct{}) bool {
 	e.mu.Lock()
-	if d, ok := ev.(Disconnected); ok && d.Attempt > 1 && len(e.ctrl) > 0 {
-		if prev, ok := e.ctrl[len(e.ctrl)-1].(Disconnected); ok && prev.Session == d.Session && prev.Attempt > 1 {
-			e.ctrl[len(e.ctrl)-1] = d
+	if d, ok := ev.(Disconnected); ok && d.Attempt > 1 && e.ctrl.len() > 0 {
+		if prev, ok := (*e.ctrl.back()).(Disconnected); ok && prev.Session == d.Session && prev.Attempt > 1 {
+			*e.ctrl.back() = d
 			e.mu.Unlock()
 			return true
 		}
@@ -208,7 +234,7 @@ func (e *emitter) pushLife(ev Event, stop <-chan struct{}) bool {
 		}
 		e.mu.Lock()
 	}
-	e.ctrl = append(e.ctrl, ev)
+	e.ctrl.push(ev)
 	e.life++
 	e.activate()
 	e.mu.Unlock()
@@ -219,7 +245,7 @@ func (e *emitter) pushLife(ev Event, stop <-chan struct{}) bool {
 // pushClosed queues the final event.
 func (e *emitter) pushClosed(ev Closed) {
 	e.mu.Lock()
-	e.ctrl = append(e.ctrl, ev)
+	e.ctrl.push(ev)
 	e.mu.Unlock()
 	signal(e.wake)
 }
@@ -228,10 +254,54 @@ func (e *emitter) pushClosed(ev Closed) {
 func (e *emitter) drop() {
 	e.mu.Lock()
 	e.dropping = true
-	e.dropped += len(e.msgs)
-	clear(e.msgs)
-	e.msgs = e.msgs[:0]
+	e.dropped += e.msgs.len()
+	e.msgs.reset()
 	e.mu.Unlock()
 	signal(e.wake)
 	signal(e.msgRoom)
+}
+
+// fifo is a queue that reuses its array: popping by reslicing would make
+// every append past the end allocate a new one, once per few messages.
+type fifo[T any] struct {
+	buf  []T
+	head int
+	keep int // the largest array kept once the queue is empty
+}
+
+func (q *fifo[T]) len() int { return len(q.buf) - q.head }
+
+func (q *fifo[T]) front() T { return q.buf[q.head] }
+
+func (q *fifo[T]) back() *T { return &q.buf[len(q.buf)-1] }
+
+func (q *fifo[T]) push(v T) {
+	if len(q.buf) == cap(q.buf) && q.head >= len(q.buf)/2 {
+		// Move the live half to the front instead of growing.
+		n := copy(q.buf, q.buf[q.head:])
+		clear(q.buf[n:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, v)
+}
+
+func (q *fifo[T]) pop() T {
+	var zero T
+	v := q.buf[q.head]
+	q.buf[q.head] = zero
+	q.head++
+	if q.head == len(q.buf) {
+		// Empty: start over at the front; let a burst's big array go.
+		q.buf, q.head = q.buf[:0], 0
+		if cap(q.buf) > q.keep {
+			q.buf = nil
+		}
+	}
+	return v
+}
+
+// reset empties the queue.
+func (q *fifo[T]) reset() {
+	clear(q.buf)
+	q.buf, q.head = nil, 0
 }
