@@ -443,6 +443,14 @@ func (c *Client) Close() error {
 		close(c.closing)
 		c.cancel()
 		c.em.drop()
+		c.mu.Lock()
+		s := c.cur
+		c.mu.Unlock()
+		if s != nil {
+			// A write blocked on a server that does not read ends within
+			// CloseTimeout, not WriteTimeout.
+			s.bc.hurry(c.opts.CloseTimeout)
+		}
 	})
 	<-c.done
 	return nil

@@ -639,6 +639,33 @@ func TestCloseNeverWaitsForTheConsumer(t *testing.T) {
 	}
 }
 
+// TestCloseIsPromptWhenTheServerDoesNotRead: a write blocked on a stalled
+// server does not hold Close for WriteTimeout.
+func TestCloseIsPromptWhenTheServerDoesNotRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		o := options(srv)
+		o.PingInterval = -1
+		o.WriteTimeout = time.Minute
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		nextSession(t, srv).Stall()
+		big := map[string]string{"mt": "x", "pad": strings.Repeat("p", 200000)}
+		if _, err := c.Send(context.Background(), big); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the writer is blocked: the in-memory pipe buffers nothing
+		start := time.Now()
+		c.Close()
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("Close took %v with a server that does not read", d)
+		}
+		if r := nextAs[appws.SendResult](t, c); r.Err == nil {
+			t.Error("the blocked send reported success")
+		}
+	})
+}
+
 func TestCloseDropsUndeliveredMessages(t *testing.T) {
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, options(srv))

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -543,6 +544,7 @@ func sendFailed(cause error) error {
 type bufConn struct {
 	net.Conn
 	timeout time.Duration
+	hurried atomic.Int64 // a shorter timeout once Close was called (ns; 0: none)
 
 	mu       sync.Mutex
 	batching bool
@@ -731,8 +733,12 @@ func (b *bufConn) SetWriteDeadline(time.Time) error { return nil }
 func (b *bufConn) SetDeadline(t time.Time) error { return b.Conn.SetReadDeadline(t) }
 
 func (b *bufConn) writeLocked(p []byte) (int, error) {
-	if b.timeout > 0 {
-		_ = b.Conn.SetWriteDeadline(time.Now().Add(b.timeout))
+	timeout := b.timeout
+	if h := time.Duration(b.hurried.Load()); h > 0 && h < timeout {
+		timeout = h
+	}
+	if timeout > 0 {
+		_ = b.Conn.SetWriteDeadline(time.Now().Add(timeout))
 	}
 	n, err := b.Conn.Write(p)
 	if err != nil {
@@ -771,6 +777,13 @@ func (b *bufConn) endBatch() error {
 		b.pooled, b.buf = nil, nil
 	}
 	return err
+}
+
+// hurry bounds every write, the one blocked now included, by d: Close may
+// not wait WriteTimeout for a server that does not read.
+func (b *bufConn) hurry(d time.Duration) {
+	b.hurried.Store(int64(d))
+	_ = b.Conn.SetWriteDeadline(time.Now().Add(d))
 }
 
 // closeNow closes the network connection at once, ending every blocked read
