@@ -26,10 +26,12 @@
 //
 // The files follow the protocol: auth.go has the login and the
 // Authenticator, info.go the digest's canonical info, crypto.go the session
-// key helpers, events.go the events and their rules, client.go the Client,
-// session.go one connection's reader and writer, reconnect.go the
-// supervisor. Package appwstest is an in-process AppWebsocket server for
-// tests, shaped like net/http/httptest.
+// key helpers, envelope.go the parsing of mt, api and src, events.go the
+// events and their rules, emitter.go their delivery, client.go the Client,
+// request.go Request, session.go one connection's reader and writer,
+// conn.go the framing and batching under them, reconnect.go the supervisor.
+// Package appwstest is an in-process AppWebsocket server for tests, shaped
+// like net/http/httptest.
 //
 // RC4, used by Encrypt and Decrypt, is the protocol's choice and weak; use
 // those helpers for what the protocol asks of them and nothing else.

@@ -1,0 +1,278 @@
+package appws
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// The wire under a session: bufConn batches and frames the writer's
+// messages, owns every write deadline, and reads ahead while the server
+// streams.
+
+// bufConn sits between gorilla's Conn and the network connection. It owns
+// every write deadline (each write gets WriteTimeout; gorilla's own deadline
+// calls are ignored), and while the writer batches it collects frames and
+// writes them in one go. Data frames do not go through gorilla at all: the
+// writer frames and masks them straight into the batch (writeText), which
+// saves gorilla's per-message allocations and a copy. Control frames still
+// come from gorilla (WriteControl -> Write). A mutex keeps the rare writes
+// gorilla makes from the reader goroutine (a close frame after a protocol
+// error) apart from ours.
+type bufConn struct {
+	net.Conn
+	timeout time.Duration
+	hurried atomic.Int64 // a shorter timeout once Close was called (ns; 0: none)
+
+	mu       sync.Mutex
+	batching bool
+	buf      []byte
+	pooled   *[]byte // where buf came from
+	err      error
+
+	// The reader's alone:
+	reads     uint64  // socket reads that returned bytes
+	streaming bool    // the last socket read filled the buffer it was given
+	rbuf      *[]byte // pooled read-ahead while rdata is not empty
+	rdata     []byte  // read from the socket, not yet by gorilla
+}
+
+// maxBuffered is the batch size that triggers a flush.
+const maxBuffered = 64 << 10
+
+// closeFrame is the first byte of a final close frame.
+const closeFrame = 0x80 | websocket.CloseMessage
+
+func (b *bufConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return 0, b.err
+	}
+	if len(p) > 0 && p[0] == closeFrame {
+		// After a close frame nothing may follow (gorilla's rule too): send
+		// what is buffered and the close frame, then refuse the rest.
+		if err := b.flushLocked(); err != nil {
+			return 0, err
+		}
+		n, err := b.writeLocked(p)
+		if err == nil {
+			b.err = websocket.ErrCloseSent
+		}
+		return n, err
+	}
+	if !b.batching {
+		return b.writeLocked(p)
+	}
+	if len(b.buf)+len(p) > maxBuffered {
+		if err := b.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) > maxBuffered {
+			return b.writeLocked(p)
+		}
+	}
+	b.grab()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+// Read reads for gorilla, whose buffer is small (4 KiB by default) so that
+// an idle connection holds little: a socket read per 4 KiB is the largest
+// cost of receiving a stream of small messages. So while reads keep
+// filling gorilla's buffer (the server is streaming), Read reads 64 KiB at a
+// time into a pooled buffer and hands it out from there; once a read comes
+// back short, it reads straight into gorilla's buffer again. Only the
+// goroutine reading the connection calls it.
+func (b *bufConn) Read(p []byte) (int, error) {
+	if len(b.rdata) > 0 {
+		n := copy(p, b.rdata)
+		b.rdata = b.rdata[n:]
+		if len(b.rdata) == 0 {
+			bufPool.Put(b.rbuf)
+			b.rbuf, b.rdata = nil, nil
+		}
+		return n, nil
+	}
+	if !b.streaming || len(p) >= maxBuffered {
+		n, err := b.Conn.Read(p)
+		if n > 0 {
+			b.reads++
+		}
+		b.streaming = n == len(p) && err == nil
+		return n, err
+	}
+	buf := bufPool.Get().(*[]byte)
+	n, err := b.Conn.Read((*buf)[:maxBuffered])
+	if n > 0 {
+		b.reads++
+	}
+	b.streaming = n > len(p) && err == nil
+	m := copy(p, (*buf)[:n])
+	if m < n {
+		b.rbuf, b.rdata = buf, (*buf)[m:n]
+	} else {
+		bufPool.Put(buf)
+	}
+	return m, err
+}
+
+// grab takes a batch buffer from the pool if there is none.
+func (b *bufConn) grab() {
+	if b.buf == nil {
+		b.pooled = bufPool.Get().(*[]byte)
+		b.buf = (*b.pooled)[:0]
+	}
+}
+
+// fail makes err the batch's error if it has none yet.
+func (b *bufConn) fail(err error) {
+	b.mu.Lock()
+	if b.err == nil {
+		b.err = err
+	}
+	b.mu.Unlock()
+}
+
+// writeText adds p to the batch as one masked text frame (RFC 6455 5.2).
+// An error sticks and is returned by endBatch.
+func (b *bufConn) writeText(p []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return
+	}
+	b.grab()
+	var hdr [14]byte
+	hdr[0] = 0x80 | websocket.TextMessage
+	h := 2
+	switch n := len(p); {
+	case n < 126:
+		hdr[1] = 0x80 | byte(n)
+	case n < 1<<16:
+		hdr[1] = 0x80 | 126
+		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
+		h = 4
+	default:
+		hdr[1] = 0x80 | 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
+		h = 10
+	}
+	// The masking key only has to be unpredictable to scripts in a browser
+	// (RFC 6455 10.3); the runtime's ChaCha8 generator is that and cheap.
+	key := rand.Uint32()
+	binary.LittleEndian.PutUint32(hdr[h:], key)
+	h += 4
+	if len(b.buf)+h > maxBuffered && b.flushLocked() != nil {
+		return
+	}
+	b.buf = append(b.buf, hdr[:h]...)
+	for pos := 0; pos < len(p); {
+		if len(b.buf) == maxBuffered && b.flushLocked() != nil {
+			return
+		}
+		k := min(len(p)-pos, maxBuffered-len(b.buf))
+		start := len(b.buf)
+		b.buf = append(b.buf, p[pos:pos+k]...)
+		mask(b.buf[start:], key, pos)
+		pos += k
+	}
+}
+
+// mask XORs b, which starts at offset pos of a frame's payload, with the
+// frame's masking key (its bytes in little-endian order), 8 bytes at a time.
+func mask(b []byte, key uint32, pos int) {
+	k := bits.RotateLeft32(key, -8*(pos&3))
+	k64 := uint64(k)<<32 | uint64(k)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], binary.LittleEndian.Uint64(b[i:])^k64)
+	}
+	for ; i < len(b); i++ {
+		b[i] ^= byte(k >> (8 * (i & 3)))
+	}
+}
+
+// SetWriteDeadline is ignored: bufConn sets its own deadline on every write.
+func (b *bufConn) SetWriteDeadline(time.Time) error { return nil }
+
+// SetDeadline sets only the read deadline, for the same reason.
+func (b *bufConn) SetDeadline(t time.Time) error { return b.Conn.SetReadDeadline(t) }
+
+func (b *bufConn) writeLocked(p []byte) (int, error) {
+	timeout := b.timeout
+	if h := time.Duration(b.hurried.Load()); h > 0 && h < timeout {
+		timeout = h
+	}
+	if timeout > 0 {
+		_ = b.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	n, err := b.Conn.Write(p)
+	if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *bufConn) flushLocked() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.writeLocked(b.buf)
+	b.buf = b.buf[:0]
+	return err
+}
+
+func (b *bufConn) startBatch() {
+	b.mu.Lock()
+	b.batching = true
+	b.mu.Unlock()
+}
+
+// endBatch flushes the batch and returns the buffer to the pool.
+func (b *bufConn) endBatch() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.batching = false
+	err := b.err
+	if err == nil {
+		err = b.flushLocked()
+	}
+	if b.pooled != nil {
+		*b.pooled = b.buf[:0]
+		bufPool.Put(b.pooled)
+		b.pooled, b.buf = nil, nil
+	}
+	return err
+}
+
+// hurry bounds every write, the one blocked now included, by d: Close may
+// not wait WriteTimeout for a server that does not read.
+func (b *bufConn) hurry(d time.Duration) {
+	b.hurried.Store(int64(d))
+	_ = b.Conn.SetWriteDeadline(time.Now().Add(d))
+}
+
+// closeNow closes the network connection at once, ending every blocked read
+// and write.
+func (b *bufConn) closeNow() { _ = b.Conn.Close() }
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, maxBuffered)
+	return &b
+}}
+
+// writeBufferPool lends gorilla its per-message write buffer, so an idle
+// connection holds none.
+type writeBufferPool struct{ p sync.Pool }
+
+func (w *writeBufferPool) Get() any  { return w.p.Get() }
+func (w *writeBufferPool) Put(x any) { w.p.Put(x) }
+
+var gorillaWritePool = &writeBufferPool{}
