@@ -38,14 +38,8 @@ func runConnect(ctx context.Context, args []string, std stdio) int {
 			"JavaScript client logs in to an app service with -sip NAME -dn Admin\n"+
 			"-guid 00000000000000000000000000000000 -pbxobj NAME.")
 	url := fs.String("url", "", "server `URL`, ws:// or wss:// (required)")
-	app := fs.String("app", "", "app `name` to log in to (required)")
-	domain := fs.String("domain", "", "login domain")
-	sip := fs.String("sip", "", "login sip")
-	guid := fs.String("guid", "", "login guid")
-	dn := fs.String("dn", "", "login display name")
+	l := addLoginFlags(fs)
 	pbxObj := fs.String("pbxobj", "", "login pbxObj (not covered by the digest)")
-	info := fs.String("info", "", "login info, a JSON `object`")
-	pwFile := fs.String("password-file", "", "read the password from `FILE` instead of APPWS_PASSWORD")
 	reconnect := fs.Bool("reconnect", false, "reconnect after a lost connection, with backoff")
 	caCert := fs.String("cacert", "", "trust the CA certificates in PEM `FILE` (besides the system's)")
 	insecure := fs.Bool("insecure", false, "do not verify the server's certificate (DANGEROUS)")
@@ -55,26 +49,26 @@ func runConnect(ctx context.Context, args []string, std stdio) int {
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
-	if *url == "" || *app == "" {
+	if *url == "" || *l.app == "" {
 		return usageError(fs, std, "-url and -app are required")
 	}
-	pw, code, ok := needPassword(fs, *pwFile, std)
+	pw, code, ok := needPassword(fs, *l.pwFile, std)
 	if !ok {
 		return code
 	}
 	opts := appws.Options{
 		URL:           *url,
-		App:           *app,
+		App:           *l.app,
 		Password:      pw,
-		Domain:        *domain,
-		SIP:           *sip,
-		GUID:          *guid,
-		DN:            *dn,
+		Domain:        *l.domain,
+		SIP:           *l.sip,
+		GUID:          *l.guid,
+		DN:            *l.dn,
 		PbxObj:        *pbxObj,
 		AutoReconnect: *reconnect,
 	}
-	if *info != "" {
-		opts.Info = json.RawMessage(*info)
+	if *l.info != "" {
+		opts.Info = json.RawMessage(*l.info)
 	}
 	if *caCert != "" || *insecure {
 		tc, err := tlsConfig(*caCert, *insecure)
@@ -110,7 +104,7 @@ func runConnect(ctx context.Context, args []string, std stdio) int {
 		}
 		return exitFail
 	}
-	fmt.Fprintf(std.errOut, "appws connect: connected to %s as app %q; reading JSON messages from stdin, one per line\n", *url, *app)
+	fmt.Fprintf(std.errOut, "appws connect: connected to %s as app %q; reading JSON messages from stdin, one per line\n", *url, *l.app)
 	cs := &connectSession{c: c, std: std, linger: *linger}
 	return cs.run(ctx)
 }

@@ -14,29 +14,41 @@ import (
 // for comparing with a server's or another client's idea of a login. They
 // print secrets the user supplied on purpose, but never echo the password.
 
+// loginFlags are the AppLogin fields and the password source, shared by
+// connect and digest.
+type loginFlags struct {
+	app, domain, sip, guid, dn, info, pwFile *string
+}
+
+func addLoginFlags(fs *flag.FlagSet) loginFlags {
+	return loginFlags{
+		app:    fs.String("app", "", "app `name` to log in to (required)"),
+		domain: fs.String("domain", "", "login domain"),
+		sip:    fs.String("sip", "", "login sip"),
+		guid:   fs.String("guid", "", "login guid"),
+		dn:     fs.String("dn", "", "login display name"),
+		info:   fs.String("info", "", "login info, a JSON `object` (hashed in its canonical form)"),
+		pwFile: fs.String("password-file", "", "read the password from `FILE` instead of APPWS_PASSWORD"),
+	}
+}
+
 func runDigest(_ context.Context, args []string, std stdio) int {
 	fs := newFlags("digest", "-app A -challenge C [-domain D -sip S -guid G -dn DN -info JSON] [-password-file FILE]",
 		"Prints the AppLogin digest: SHA-256 of app:domain:sip:guid:dn[:info]:challenge:password.\n"+
 			"The password comes from -password-file or APPWS_PASSWORD.")
-	app := fs.String("app", "", "app `name` (required)")
-	domain := fs.String("domain", "", "login domain")
-	sip := fs.String("sip", "", "login sip")
-	guid := fs.String("guid", "", "login guid")
-	dn := fs.String("dn", "", "login display name")
-	info := fs.String("info", "", "login info, a JSON object (hashed in its canonical form)")
+	l := addLoginFlags(fs)
 	challenge := fs.String("challenge", "", "the server's `challenge` (required)")
-	pwFile := fs.String("password-file", "", "read the password from `FILE` instead of APPWS_PASSWORD")
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
-	if *app == "" || *challenge == "" {
+	if *l.app == "" || *challenge == "" {
 		return usageError(fs, std, "-app and -challenge are required")
 	}
-	pw, code, ok := needPassword(fs, *pwFile, std)
+	pw, code, ok := needPassword(fs, *l.pwFile, std)
 	if !ok {
 		return code
 	}
-	d, err := appws.Digest(*app, *domain, *sip, *guid, *dn, json.RawMessage(*info), *challenge, pw)
+	d, err := appws.Digest(*l.app, *l.domain, *l.sip, *l.guid, *l.dn, json.RawMessage(*l.info), *challenge, pw)
 	if err != nil {
 		fmt.Fprintf(std.errOut, "appws digest: -info: %v\n", err)
 		return exitFail
