@@ -838,6 +838,12 @@ func TestTLSVerifiesByDefault(t *testing.T) {
 	if _, err := appws.Dial(context.Background(), o); err == nil {
 		t.Fatal("Dial to a self-signed server succeeded without its CA")
 	}
+	o.AutoReconnect = true // an untrusted certificate is permanent: no retries, no deadline needed
+	var cv *tls.CertificateVerificationError
+	if _, err := appws.Dial(context.Background(), o); !errors.As(err, &cv) {
+		t.Fatalf("Dial with AutoReconnect = %v, want a certificate error at once", err)
+	}
+	o.AutoReconnect = false
 	o.TLSConfig = tlsConfig(srv)
 	c, err := appws.Dial(context.Background(), o)
 	if err != nil {
