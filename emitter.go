@@ -25,6 +25,7 @@ type emitter struct {
 	active   uint64 // session whose ConnectComplete is next or out: permission is for it
 	handed   uint64 // session whose ConnectComplete is out: its Messages may go
 	permit   bool
+	passed   bool // the last event out was a SendResult: a ready Message goes next
 	dropping bool // Close was called: Messages are dropped, not queued
 	dropped  int
 	life     int           // ConnectComplete and Disconnected events in ctrl
@@ -99,7 +100,11 @@ func (e *emitter) pick() Event {
 		ok := false
 		switch ev := head.(type) {
 		case SendResult:
-			ok = true
+			// SendResults may pass Messages, but a wanted Message gets
+			// every other turn: busy senders keep SendResults coming and
+			// must not starve the Messages.
+			ok = !(e.passed && e.messageReady())
+			e.passed = ok
 		case ConnectComplete:
 			ok = e.active == ev.Session
 			if ok {
@@ -123,7 +128,8 @@ func (e *emitter) pick() Event {
 			return head
 		}
 	}
-	if e.msgs.len() > 0 && e.permit && e.msgs.front().Session == e.handed {
+	if e.messageReady() {
+		e.passed = false
 		m := e.msgs.pop()
 		e.permit = false
 		if e.msgs.len() <= e.roomAt {
@@ -133,6 +139,11 @@ func (e *emitter) pick() Event {
 		return m
 	}
 	return nil
+}
+
+// messageReady reports whether the next Message may go now. e.mu is held.
+func (e *emitter) messageReady() bool {
+	return e.msgs.len() > 0 && e.permit && e.msgs.front().Session == e.handed
 }
 
 // activate makes a ConnectComplete at the head of ctrl the next event once

@@ -285,7 +285,9 @@ func soakGeneration(t *testing.T, srv *appwstest.Server, rng *rand.Rand, deadlin
 			_, err := c.Request(rctx, map[string]string{"mt": "Recovered"})
 			rcancel()
 			if err != nil && !(refusals.Load() > 0 && consumer.ended()) && !isSessionLoss(err) {
-				t.Errorf("Request after recovery: %v", err)
+				var stacks strings.Builder
+				_ = pprof.Lookup("goroutine").WriteTo(&stacks, 2)
+				t.Errorf("Request after recovery: %v\n%s", err, stacks.String())
 			}
 		}
 	}
