@@ -87,7 +87,10 @@ func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
 		netDial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
 	}
 	proxy := o.Proxy
-	if proxy == nil && !o.NoProxy {
+	switch {
+	case o.NoProxy:
+		proxy = nil
+	case proxy == nil:
 		proxy = http.ProxyFromEnvironment
 	}
 	dialer := websocket.Dialer{
@@ -104,9 +107,6 @@ func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
 		HandshakeTimeout: o.HandshakeTimeout,
 		WriteBufferPool:  gorillaWritePool,
 		WriteBufferSize:  maxBuffered + 16,
-	}
-	if o.NoProxy {
-		dialer.Proxy = nil
 	}
 	conn, resp, err := dialer.DialContext(ctx, o.URL, o.Header)
 	if resp != nil && resp.Body != nil {
@@ -347,11 +347,11 @@ func (a *servicesAuth) GetLogin(ctx context.Context, app, challenge string) (*Lo
 	}
 	if e := bytes.TrimSpace(f["error"]); len(e) > 0 && string(e) != "null" && string(e) != "false" {
 		text, _ := str("errorText")
-		return nil, fmt.Errorf("appws: GetServiceLogin for %s refused: %s", strconvQuote(app), strconvQuote(strings.TrimSpace(jsonText(e)+" "+text)))
+		return nil, fmt.Errorf("appws: GetServiceLogin for %s refused: %s", quoteShort(app), quoteShort(strings.TrimSpace(jsonText(e)+" "+text)))
 	}
 	switch {
 	case m.MT != "GetServiceLoginResult":
-		return nil, &ProtocolError{"reply to GetServiceLogin is " + strconvQuote(m.MT)}
+		return nil, &ProtocolError{"reply to GetServiceLogin is " + quoteShort(m.MT)}
 	case r.Digest == "" || encKey == "":
 		return nil, &ProtocolError{"GetServiceLoginResult has no digest or key"}
 	}

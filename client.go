@@ -124,7 +124,7 @@ func (o Options) normalize() (Options, []byte, error) {
 	case err != nil:
 		return o, nil, &ConfigError{"URL", "cannot be parsed"}
 	case u.Scheme != "ws" && u.Scheme != "wss":
-		return o, nil, &ConfigError{"URL", "scheme must be ws or wss, not " + strconvQuote(u.Scheme)}
+		return o, nil, &ConfigError{"URL", "scheme must be ws or wss, not " + quoteShort(u.Scheme)}
 	case u.Host == "":
 		return o, nil, &ConfigError{"URL", "has no host"}
 	case u.User != nil:
@@ -478,7 +478,9 @@ func (c *Client) end(err error) {
 	c.cancel()
 }
 
-func strconvQuote(s string) string {
+// quoteShort quotes s for an error message, cut to 20 bytes and made valid
+// UTF-8, so that no long or hostile input is echoed.
+func quoteShort(s string) string {
 	if len(s) > 20 {
 		s = s[:20] + "..."
 	}

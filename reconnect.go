@@ -125,10 +125,7 @@ func (c *Client) supervise(s *session) {
 			c.mu.Lock()
 			c.cur = nil
 			c.mu.Unlock()
-			next.qmu.Lock()
-			next.qclosed = true
-			next.qmu.Unlock()
-			next.failQueued(ErrClosed)
+			next.closeQueue(ErrClosed)
 			next.bc.closeNow()
 			c.end(nil)
 			return

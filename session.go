@@ -128,14 +128,11 @@ func (s *session) serve(closing, authDone <-chan struct{}) error {
 		<-readDone
 	}
 
-	s.qmu.Lock()
-	s.qclosed = true
-	s.qmu.Unlock()
 	cause := err
 	if cause == nil {
 		cause = ErrClosed
 	}
-	s.failQueued(cause)
+	s.closeQueue(cause)
 	s.c.failRequests(s.id, cause)
 	return err
 }
@@ -494,10 +491,12 @@ func (s *session) writeControlFrames() {
 	}
 }
 
-// failQueued resolves the sends still queued when the session ended.
-func (s *session) failQueued(cause error) {
+// closeQueue refuses further sends and resolves those still queued: the
+// session ended (or was never served) before they could be written.
+func (s *session) closeQueue(cause error) {
 	err := sendFailed(cause)
 	s.qmu.Lock()
+	s.qclosed = true
 	q := s.queue
 	s.queue = nil
 	s.qmu.Unlock()
