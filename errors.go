@@ -114,3 +114,14 @@ func isPermanent(err error) bool {
 	}
 	return false
 }
+
+// MessageTooLargeError is returned by Send, SendText and Request for a
+// message over Options.MaxMessageSize. Nothing was sent and no SendResult
+// follows.
+type MessageTooLargeError struct {
+	Size, Limit int
+}
+
+func (e *MessageTooLargeError) Error() string {
+	return "appws: message of " + strconv.Itoa(e.Size) + " bytes exceeds MaxMessageSize of " + strconv.Itoa(e.Limit)
+}
