@@ -224,14 +224,14 @@ func (c *Client) readLoginReply(s *session, want string) (map[string]json.RawMes
 			return nil, fmt.Errorf("appws: waiting for %s: %w", want, err)
 		}
 		if typ != websocket.TextMessage {
-			c.ignored.Add(1)
+			c.stats.ignored.Add(1)
 			c.log.Warn("appws: ignored a binary message before login", "size", len(data))
 			continue
 		}
 		m, err := ParseMessage(data)
 		switch {
 		case err != nil:
-			c.ignored.Add(1)
+			c.stats.ignored.Add(1)
 			c.log.Warn("appws: ignored a message before login", "size", len(data), "reason", err.Error())
 			continue
 		case m.MT == want:
@@ -243,7 +243,7 @@ func (c *Client) readLoginReply(s *session, want string) (map[string]json.RawMes
 		case m.MT == "AppChallengeResult" || m.MT == "AppLoginResult":
 			return nil, &ProtocolError{m.MT + " while waiting for " + want}
 		}
-		c.ignored.Add(1)
+		c.stats.ignored.Add(1)
 		c.log.Warn("appws: dropped a message that came before login", "mt", m.MT, "size", len(data))
 	}
 }

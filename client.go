@@ -18,14 +18,13 @@ type Client struct {
 	info []byte // canonical Options.Info
 	log  *slog.Logger
 	em   *emitter
-
-	sendSlots chan struct{} // one per send not yet reported by a SendResult
+	reqs *requests
 
 	ctx       context.Context // ends with Close: aborts dials, logins, waits
 	cancel    context.CancelFunc
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close
-	done      chan struct{} // closed when every goroutine but the emitter's ended
+	done      chan struct{} // closed when the supervisor (and so every session) ended
 
 	mu    sync.Mutex
 	cur   *session // the session up now, or nil
@@ -33,23 +32,20 @@ type Client struct {
 
 	nextID  atomic.Uint64
 	nextSrc atomic.Uint64
-	ignored atomic.Uint64
-
-	reqMu   sync.Mutex
-	reqs    map[string]*request
-	reqWake chan struct{} // cap 1: a Request started; the reader re-checks its window
+	stats   stats
 }
 
 // Dial checks opts, connects and logs in, and returns once the first login
 // succeeded: the first event on Events() is then that session's
 // ConnectComplete. Invalid opts give a *ConfigError before any I/O.
 //
-// ctx bounds the connecting and logging in and has no effect on the client
-// afterwards. Without AutoReconnect, Dial makes one attempt. With it,
-// transient failures (network errors, timeouts, HTTP 5xx) are retried with
-// the reconnect backoff until ctx ends, so give ctx a deadline; a rejected
-// login (*LoginError) or an HTTP 401, 403 or 404 (*HandshakeError) returns at
-// once, and so does a server certificate that does not verify.
+// ctx bounds the connecting and logging in, the websocket upgrade included,
+// and has no effect on the client afterwards. Without AutoReconnect, Dial
+// makes one attempt. With it, transient failures (network errors, timeouts,
+// HTTP 5xx) are retried with the reconnect backoff until ctx ends, so give
+// ctx a deadline; a rejected login (*LoginError) or an HTTP 401, 403 or 404
+// (*HandshakeError) returns at once, and so does a server certificate that
+// does not verify: before a first login, a wrong password must not retry.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	o, info, err := opts.normalize()
 	if err != nil {
@@ -57,28 +53,34 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
-		opts:      o,
-		info:      info,
-		log:       o.Logger,
-		sendSlots: make(chan struct{}, o.SendQueue),
-		ctx:       cctx,
-		cancel:    cancel,
-		closing:   make(chan struct{}),
-		done:      make(chan struct{}),
-		reqs:      make(map[string]*request),
-		reqWake:   make(chan struct{}, 1),
+		opts:    o,
+		info:    info,
+		log:     o.Logger,
+		reqs:    newRequests(),
+		ctx:     cctx,
+		cancel:  cancel,
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
 	}
-	c.em = newEmitter(c.releaseSlot)
+	c.em = newEmitter(&c.stats.dropped)
 	s, attempts, err := c.firstLogin(ctx)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	c.em.pushLife(ConnectComplete{Session: s.id, Domain: s.domain, Attempts: attempts}, nil)
-	c.cur = s
-	go c.em.run()
+	c.startSession(s, attempts)
 	go c.supervise(s)
 	return c, nil
+}
+
+// startSession makes s the current session and queues its ConnectComplete,
+// in one step: a Send made on seeing the ConnectComplete finds the session,
+// and the SendResults of sends into it come after the ConnectComplete.
+func (c *Client) startSession(s *session, attempts int) {
+	c.mu.Lock()
+	c.em.pushLife(ConnectComplete{Session: s.id, Domain: s.domain, Attempts: attempts})
+	c.cur = s
+	c.mu.Unlock()
 }
 
 // Events returns the channel of the client's events, the same one for the
@@ -90,25 +92,32 @@ func (c *Client) Events() <-chan Event { return c.em.out }
 // client's MessageComplete: no Message is delivered without it, including the
 // first one of every session. Permission does not add up: calls while one is
 // unused change nothing. Each session starts without permission from the
-// moment its ConnectComplete is the next event (for the first session: before
-// Dial returns), so a call made earlier belongs to the old session and is
-// dropped.
+// moment its ConnectComplete goes into the channel (for the first session:
+// before Dial returns), so a call made earlier belongs to the old session and
+// is dropped. When a Message is waiting, MessageComplete puts it into the
+// channel itself, so a consumer that keeps up costs no goroutine switch.
 //
-// While no Message is wanted the client reads only ReadAhead messages ahead
-// and then stops reading the socket, so a slow consumer pushes back on the
-// server. SendResult, Disconnected and Closed are never held back.
+// While no Message is wanted the client reads only ReadAhead messages (or
+// ReadAheadBytes) ahead and then stops reading the socket, so a slow consumer
+// pushes back on the server. Nothing else waits for it: SendResult,
+// ConnectComplete, Disconnected and Closed always flow, and the session keeps
+// writing, pinging and answering Requests.
 func (c *Client) MessageComplete() { c.em.grant() }
 
 // Send encodes msg and queues it for the current session. msg is a struct, a
 // map, a json.RawMessage or a []byte holding one JSON object whose "mt" is a
-// string; anything else is a *ConfigError and nothing is sent. The bytes are
-// copied, so the caller may reuse them.
+// string; anything else is a *ConfigError and nothing is sent. A message over
+// Options.MaxMessageSize is a *MessageTooLargeError. The bytes are copied, so
+// the caller may reuse them.
 //
 // Send returns an id; exactly one SendResult with that id follows on Events()
-// (after the message was handed to the socket, or with an error if the
-// session ended first). ctx bounds only the wait for room in the send queue.
-// Without a session Send returns ErrNotConnected at once; after the client
-// ended, ErrClosed.
+// (after the message was handed to the socket, or with an error wrapping
+// ErrSessionEnded if the session ended first). ctx bounds only the wait for
+// room in the send queue (SendQueue messages or SendQueueBytes not yet
+// written); room is freed by writing, never by the consumer reading
+// SendResults, so Send is safe on the goroutine that reads Events(). Without
+// a session Send returns ErrNotConnected at once; after the client ended,
+// ErrClosed.
 func (c *Client) Send(ctx context.Context, msg any) (uint64, error) {
 	data, _, err := encodeMessage(msg)
 	if err != nil {
@@ -151,32 +160,21 @@ func encodeMessage(msg any) ([]byte, envelope, error) {
 }
 
 func (c *Client) send(ctx context.Context, data []byte, req *request) (uint64, error) {
+	if len(data) > c.opts.MaxMessageSize {
+		return 0, &MessageTooLargeError{Size: len(data), Limit: c.opts.MaxMessageSize}
+	}
 	s, err := c.session()
 	if err != nil {
 		return 0, err
 	}
-	select {
-	case c.sendSlots <- struct{}{}:
-	default:
-		select {
-		case c.sendSlots <- struct{}{}:
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-s.stop:
-			return 0, c.notConnected()
-		}
-	}
-	id := c.nextID.Add(1)
-	if req != nil {
-		c.reqMu.Lock()
-		req.session = s.id
-		c.reqMu.Unlock()
-	}
-	if !s.enqueue(writeItem{id: id, data: data, req: req}) {
-		c.releaseSlot()
+	id, err := s.enqueue(ctx, data, req)
+	if err == errSessionGone {
 		return 0, c.notConnected()
 	}
-	return id, nil
+	if err == nil {
+		c.stats.sendsAccepted.Add(1)
+	}
+	return id, err
 }
 
 // session returns the session up now.
@@ -200,8 +198,6 @@ func (c *Client) notConnected() error {
 	}
 	return ErrNotConnected
 }
-
-func (c *Client) releaseSlot() { <-c.sendSlots }
 
 // sessionKey returns the key of the session up now.
 func (c *Client) sessionKey() (string, error) {
@@ -249,8 +245,10 @@ func (c *Client) Hash(seed, data string) (string, error) {
 // them); sends not written get a SendResult with an error. Close may be
 // called from any goroutine, also the one reading Events(), and any number of
 // times; it never waits for the consumer. When it returns, every goroutine of
-// the client has ended except the one delivering the remaining events, which
-// ends when they are read. It returns nil.
+// the client has ended, whether or not anyone reads Events(): what was not
+// yet read waits in the channel, Closed last (see rule 7 of Event). It
+// returns nil, also on a client that already ended by itself (its Closed
+// carried the reason).
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closing)
@@ -266,14 +264,26 @@ func (c *Client) Close() error {
 		}
 	})
 	<-c.done
+	c.em.finish()
 	return nil
 }
 
 // Ignored returns how many messages from the server the client dropped
 // because they were not AppWebsocket messages (binary, not JSON, not an
 // object, no string "mt") or because they came before login. Each drop is
-// also logged at Warn level.
-func (c *Client) Ignored() uint64 { return c.ignored.Load() }
+// also logged at Warn level. Stats has it too.
+func (c *Client) Ignored() uint64 { return c.stats.ignored.Load() }
+
+// Session returns the number of the session up now, or 0 between sessions
+// and after the client ended. It is the number its ConnectComplete carried.
+func (c *Client) Session() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return 0
+	}
+	return c.cur.id
+}
 
 // end marks the client ended and queues the final event.
 func (c *Client) end(err error) {
@@ -281,7 +291,7 @@ func (c *Client) end(err error) {
 	c.cur = nil
 	c.ended = true
 	c.mu.Unlock()
-	c.failRequests(0, ErrClosed)
+	c.reqs.fail(0, ErrClosed)
 	if err != nil {
 		c.log.Warn("appws: client ended", "err", err.Error())
 	} else {

@@ -490,28 +490,48 @@ func TestSendKinds(t *testing.T) {
 	}
 }
 
-// TestSendWaitsForRoom: SendResults not read by the consumer hold their
-// slots; Send then waits, bounded by its ctx.
+// TestSendWaitsForRoom: the send queue holds SendQueue messages not yet
+// written; while a stalled server takes nothing, Send waits for room,
+// bounded by its ctx, and room comes back when the writes go through.
 func TestSendWaitsForRoom(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: barrierOnly})
-	o := options(srv)
-	o.SendQueue = 2
-	c := dial(t, o)
-	for range 2 {
-		if _, err := c.Send(context.Background(), map[string]string{"mt": "A"}); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{Handler: barrierOnly})
+		o := options(srv)
+		o.PingInterval = -1
+		o.WriteTimeout = time.Hour
+		o.SendQueue = 2
+		c := dial(t, o)
+		ss := nextSession(t, srv)
+		ss.Stall()
+		// A write may still meet a read the server had started; after it,
+		// SendQueue messages fit: the one blocked in its write and one more.
+		accepted := 0
+		for ; ; accepted++ {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := c.Send(ctx, map[string]string{"mt": "A"})
+			cancel()
+			synctest.Wait()
+			if errors.Is(err, context.DeadlineExceeded) {
+				break
+			}
+			if err != nil || accepted > o.SendQueue+1 {
+				t.Fatalf("send %d with a stalled server = %v, want a wait that ends with ctx", accepted+1, err)
+			}
 		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if _, err := c.Send(ctx, map[string]string{"mt": "A"}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Send with a full queue = %v, want DeadlineExceeded", err)
-	}
-	nextAs[appws.ConnectComplete](t, c)
-	nextAs[appws.SendResult](t, c)
-	if _, err := c.Send(context.Background(), map[string]string{"mt": "A"}); err != nil {
-		t.Fatalf("Send after room was made: %v", err)
-	}
+		if accepted < o.SendQueue {
+			t.Fatalf("only %d sends accepted before the queue was full", accepted)
+		}
+		ss.Resume()
+		if _, err := c.Send(context.Background(), map[string]string{"mt": "A"}); err != nil {
+			t.Fatalf("Send after the writes went through: %v", err)
+		}
+		nextAs[appws.ConnectComplete](t, c)
+		for id := range uint64(accepted + 1) {
+			if r := nextAs[appws.SendResult](t, c); r.ID != id+1 || r.Err != nil {
+				t.Fatalf("SendResult %+v", r)
+			}
+		}
+	})
 }
 
 func TestCloseFromEventLoop(t *testing.T) {
@@ -603,6 +623,7 @@ func TestCloseIsPromptWhenTheServerDoesNotRead(t *testing.T) {
 		o := options(srv)
 		o.PingInterval = -1
 		o.WriteTimeout = time.Minute
+		o.MaxMessageSize = 1 << 20
 		c := dial(t, o)
 		nextAs[appws.ConnectComplete](t, c)
 		nextSession(t, srv).Stall()
@@ -651,9 +672,10 @@ func TestDialCanceledDuringLogin(t *testing.T) {
 	}
 }
 
-// TestDropDeliversReadAhead: messages read before a session dropped are
-// delivered before the end is reported (rule 5).
-func TestDropDeliversReadAhead(t *testing.T) {
+// TestDropCountsReadAhead: messages read ahead but not delivered when a
+// session drops are dropped with it and counted in the event that reports
+// the end (rule 5); the one already delivered is not.
+func TestDropCountsReadAhead(t *testing.T) {
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, options(srv))
 	nextAs[appws.ConnectComplete](t, c)
@@ -662,16 +684,17 @@ func TestDropDeliversReadAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	barrier(t, c)
-	ss.Drop()
-	for i := range 3 {
-		c.MessageComplete()
-		if m := nextAs[appws.Message](t, c); m.MT != "Burst" {
-			t.Fatalf("message %d: %s", i, m.Raw)
-		}
+	c.MessageComplete()
+	if m := nextAs[appws.Message](t, c); m.MT != "Burst" {
+		t.Fatalf("message: %s", m.Raw)
 	}
+	ss.Drop()
 	cl := nextAs[appws.Closed](t, c)
-	if cl.Err == nil {
-		t.Error("Closed.Err is nil after the server dropped the connection")
+	if cl.Err == nil || cl.Dropped != 2 {
+		t.Errorf("Closed = %+v, want an error and Dropped 2", cl)
+	}
+	if st := c.Stats(); st.Dropped != 2 || st.MsgsIn != 4 {
+		t.Errorf("Stats = %+v, want Dropped 2, MsgsIn 4 (3 and the barrier's reply)", st)
 	}
 }
 
@@ -734,15 +757,44 @@ func TestRequestWhileHoldingMessage(t *testing.T) {
 	}
 }
 
+// TestRequestFailsWhenSessionEnds: a Request whose message was written
+// fails with ErrNoReply (the server may have acted on it); one that was never
+// written fails with ErrSessionEnded (safe to retry).
 func TestRequestFailsWhenSessionEnds(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: func(s *appwstest.Session, m appws.Message) { s.Drop() }})
-	c := dial(t, options(srv))
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	_, err := c.Request(ctx, map[string]string{"mt": "Q"})
-	if !errors.Is(err, appws.ErrSessionEnded) {
-		t.Fatalf("Request = %v, want ErrSessionEnded", err)
-	}
+	t.Run("written", func(t *testing.T) {
+		srv := newServer(t, appwstest.Config{Handler: func(s *appwstest.Session, m appws.Message) { s.Drop() }})
+		c := dial(t, options(srv))
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_, err := c.Request(ctx, map[string]string{"mt": "Q"})
+		if !errors.Is(err, appws.ErrNoReply) || errors.Is(err, appws.ErrSessionEnded) {
+			t.Fatalf("Request = %v, want ErrNoReply", err)
+		}
+	})
+	t.Run("not written", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			srv := memServer(t, appwstest.Config{Handler: barrierOnly})
+			o := options(srv)
+			o.PingInterval = -1
+			c := dial(t, o)
+			ss := nextSession(t, srv)
+			ss.Stall() // the first message's write blocks; the Request waits behind it
+			if _, err := c.Send(context.Background(), map[string]string{"mt": "First"}); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			errc := make(chan error, 1)
+			go func() {
+				_, err := c.Request(context.Background(), map[string]string{"mt": "Q"})
+				errc <- err
+			}()
+			synctest.Wait()
+			ss.Drop()
+			if err := <-errc; !errors.Is(err, appws.ErrSessionEnded) || errors.Is(err, appws.ErrNoReply) {
+				t.Fatalf("Request = %v, want ErrSessionEnded", err)
+			}
+		})
+	})
 }
 
 func TestBinaryAndInvalidMessagesAreIgnored(t *testing.T) {
@@ -817,7 +869,9 @@ func TestNotConnectedAfterDrop(t *testing.T) {
 // 16-bit and 64-bit payload lengths, and across the batch buffer).
 func TestSendSizes(t *testing.T) {
 	srv := newServer(t, appwstest.Config{})
-	c := dial(t, options(srv))
+	o := options(srv)
+	o.MaxMessageSize = 1 << 20
+	c := dial(t, o)
 	nextAs[appws.ConnectComplete](t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -828,6 +882,37 @@ func TestSendSizes(t *testing.T) {
 		if err != nil || m.Decode(&body) != nil || body.Echo.Text != text {
 			t.Fatalf("echo of %d bytes: %v", n, err)
 		}
+	}
+}
+
+// TestSendRefusesMessagesOverMaxMessageSize: innovaphone servers take at
+// most 65535 bytes a message; a larger one is an error at the call, for Send,
+// SendText and Request alike, and gets no SendResult.
+func TestSendRefusesMessagesOverMaxMessageSize(t *testing.T) {
+	srv := newServer(t, appwstest.Config{Handler: barrierOnly})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	ctx := context.Background()
+	msg := func(n int) []byte { // a message of exactly n bytes
+		head := `{"mt":"x","pad":"`
+		return []byte(head + strings.Repeat("p", n-len(head)-2) + `"}`)
+	}
+	var tooLarge *appws.MessageTooLargeError
+	if _, err := c.Send(ctx, json.RawMessage(msg(65536))); !errors.As(err, &tooLarge) || tooLarge.Size != 65536 || tooLarge.Limit != 65535 {
+		t.Errorf("Send of 65536 bytes = %v, want *MessageTooLargeError", err)
+	}
+	if _, err := c.SendText(ctx, string(msg(70000))); !errors.As(err, &tooLarge) {
+		t.Errorf("SendText of 70000 bytes = %v, want *MessageTooLargeError", err)
+	}
+	if _, err := c.Request(ctx, json.RawMessage(msg(65530))); !errors.As(err, &tooLarge) {
+		t.Errorf("Request growing to over 65535 bytes with its src = %v, want *MessageTooLargeError", err)
+	}
+	id, err := c.Send(ctx, json.RawMessage(msg(65535)))
+	if err != nil {
+		t.Fatalf("Send of 65535 bytes: %v", err)
+	}
+	if r := nextAs[appws.SendResult](t, c); r.ID != id || r.Err != nil {
+		t.Errorf("first SendResult %+v, want the one for id %d: refused sends get none", r, id)
 	}
 }
 
@@ -845,6 +930,7 @@ func TestTLSVerifiesByDefault(t *testing.T) {
 	}
 	o.AutoReconnect = false
 	o.TLSConfig = tlsConfig(srv)
+	o.MaxMessageSize = 1 << 20
 	c, err := appws.Dial(context.Background(), o)
 	if err != nil {
 		t.Fatalf("Dial with the CA: %v", err)

@@ -1,59 +1,87 @@
 package appws
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
-// emitter owns the user's event channel. Everything the client has to say
-// goes through it, and one goroutine (run) hands the events out in the order
-// the rules of Event demand:
+// emitter owns the user's event channel and decides what goes into it
+// next. It has no goroutine of its own while the consumer keeps up:
 //
-//   - ctrl holds ConnectComplete, Disconnected, Closed and SendResult in
-//     order; msgs holds the Messages read ahead, in order.
-//   - A SendResult at the head of ctrl always goes; a Disconnected or Closed
-//     waits until no Message of its session (or an earlier one) is left; a
-//     Message goes only with permission and only once its session's
-//     ConnectComplete went out.
-//   - Permission (MessageComplete) belongs to the session whose
-//     ConnectComplete is next or last out: it is reset when a ConnectComplete
-//     becomes the next event, so a late call for the old session is dropped.
+//   - Whoever has something to say (the reader a Message, the writer a run
+//     of SendResults, the supervisor a lifecycle event, the consumer a
+//     MessageComplete) takes the lock, queues it, and moves every event that
+//     may go now into the channel's buffer without blocking (deliverLocked).
+//     So MessageComplete, on the consumer's goroutine, itself puts the next
+//     read-ahead Message into the channel: no goroutine is woken for it.
+//   - Only when the buffer is full does a pump goroutine start, which hands
+//     out events with blocking sends until nothing is left, then ends.
+//
+// The order (the rules of Event):
+//
+//   - ctrl holds ConnectComplete, Disconnected, Closed and runs of
+//     SendResults, in the order they happened; it is never gated. msgs holds
+//     the live session's read-ahead Messages: one goes only with permission
+//     and only after its session's ConnectComplete went out. A wanted
+//     Message and a SendResult take turns, so neither starves the other.
+//   - A session's read-ahead Messages are dropped when it ends (endSession),
+//     before its Disconnected or Closed is queued, which counts them: the
+//     lifecycle never waits behind a Message nobody asked for.
+//   - Permission (MessageComplete) is reset when a ConnectComplete goes
+//     into the channel: a call made before that belongs to the old session.
 type emitter struct {
-	out  chan Event
-	wake chan struct{} // cap 1: something changed for run
+	out     chan Event
+	dropped *atomic.Uint64 // the client's count of dropped Messages (Stats)
+	abort   chan struct{}  // closed by finish: the pump gives up
+	room    chan struct{}  // cap 1: the read-ahead drained to the low-water mark
+	wg      sync.WaitGroup
 
-	mu       sync.Mutex
-	ctrl     fifo[Event]
-	msgs     fifo[Message]
-	active   uint64 // session whose ConnectComplete is next or out: permission is for it
-	handed   uint64 // session whose ConnectComplete is out: its Messages may go
-	permit   bool
-	passed   bool // the last event out was a SendResult: a ready Message goes next
-	dropping bool // Close was called: Messages are dropped, not queued
-	dropped  int
-	life     int           // ConnectComplete and Disconnected events in ctrl
-	lifeRoom chan struct{} // cap 1: a lifecycle event went out
-	msgRoom  chan struct{} // cap 1: the read-ahead drained to roomAt, or Close
-	roomAt   int           // signal msgRoom when this few Messages wait; -1: no one waits
+	mu         sync.Mutex
+	ctrl       fifo[ctrlItem]
+	msgs       fifo[Message]
+	msgBytes   int
+	life       int    // lifecycle events in ctrl
+	handed     uint64 // session whose ConnectComplete went out: its Messages may go
+	permit     bool
+	lastResult bool // the last event out was a SendResult: a wanted Message goes next
+	dropping   bool // Close was called: Messages are dropped, not queued
+	ndropped   int  // Messages dropped since the last Disconnected or Closed
+	inflight   Event
+	pumping    bool // the pump runs: it alone moves events into out
+	aborted    bool
+	finished   bool // out is closed
 
-	// release is called after a SendResult was handed out: it frees the send
-	// slot that bounded it.
-	release func()
+	// The reader's flow control: when it waits for room, it is woken once
+	// the read-ahead has drained to these marks, so it reads in bursts
+	// instead of being woken for every delivered Message.
+	roomWait           bool
+	lowCount, lowBytes int
 }
 
-// maxLife bounds the lifecycle events waiting for a consumer that does not
-// read, so a flapping connection cannot grow the backlog without end.
-const maxLife = 4
+// ctrlItem is a lifecycle event, or (ev == nil) the SendResults of the ids
+// first..last, which all ended with err.
+type ctrlItem struct {
+	ev          Event
+	first, last uint64
+	err         error
+}
 
-func newEmitter(release func()) *emitter {
+// eventBuffer is the capacity of the Events channel: what a consumer that
+// stopped reading finds there after Close (see Closed.Undelivered).
+const eventBuffer = 128
+
+// maxLife bounds the lifecycle events waiting for a consumer that does not
+// read: beyond it, whole sessions it has not seen are left out (rule 8).
+const maxLife = 64
+
+func newEmitter(dropped *atomic.Uint64) *emitter {
 	return &emitter{
-		out:      make(chan Event),
-		wake:     make(chan struct{}, 1),
-		lifeRoom: make(chan struct{}, 1),
-		msgRoom:  make(chan struct{}, 1),
-		roomAt:   -1,
-		release:  release,
-		// Room for the SendResults of a full send queue (16 bytes each)
-		// and for the usual read-ahead (80 bytes a Message).
-		ctrl: fifo[Event]{keep: 512},
-		msgs: fifo[Message]{keep: 64},
+		out:     make(chan Event, eventBuffer),
+		dropped: dropped,
+		abort:   make(chan struct{}),
+		room:    make(chan struct{}, 1),
+		ctrl:    fifo[ctrlItem]{keep: 64},
+		msgs:    fifo[Message]{keep: 64},
 	}
 }
 
@@ -64,212 +92,348 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// run hands out events until Closed, then closes the channel.
-func (e *emitter) run() {
+// take removes and returns the next event that may go now, or nil. e.mu is
+// held.
+func (e *emitter) take() Event {
+	wanted := e.msgs.len() > 0 && e.permit && e.msgs.front().Session == e.handed
+	if wanted && (e.ctrl.len() == 0 || e.lastResult) {
+		// While a Message is wanted, only runs of SendResults can be in
+		// ctrl: the session's end drops its Messages first.
+		m := e.msgs.pop()
+		e.msgBytes -= len(m.Raw)
+		e.permit = false
+		e.lastResult = false
+		if e.roomWait && e.msgs.len() <= e.lowCount && e.msgBytes <= e.lowBytes {
+			e.roomWait = false
+			signal(e.room)
+		}
+		return m
+	}
+	if e.ctrl.len() == 0 {
+		return nil
+	}
+	head := e.ctrl.frontPtr()
+	if head.ev == nil {
+		r := SendResult{ID: head.first, Err: head.err}
+		if head.first == head.last {
+			e.ctrl.pop()
+		} else {
+			head.first++
+		}
+		e.lastResult = true
+		return r
+	}
+	ev := e.ctrl.pop().ev
+	e.lastResult = false
+	switch ev := ev.(type) {
+	case ConnectComplete:
+		e.life--
+		e.handed = ev.Session
+		e.permit = false
+	case Disconnected:
+		e.life--
+	}
+	return ev
+}
+
+// deliverLocked moves every event that may go now into the channel without
+// blocking; when the buffer is full it leaves the rest to the pump. e.mu is
+// held.
+func (e *emitter) deliverLocked() {
+	if e.pumping || e.finished || e.aborted {
+		return
+	}
 	for {
-		ev := e.next()
-		e.out <- ev
-		switch ev.(type) {
-		case SendResult:
-			e.release()
-		case Closed:
-			close(e.out)
+		ev := e.take()
+		if ev == nil {
+			return
+		}
+		select {
+		case e.out <- ev:
+			if _, ok := ev.(Closed); ok {
+				close(e.out)
+				e.finished = true
+				return
+			}
+		default:
+			e.inflight = ev
+			e.pumping = true
+			e.wg.Add(1)
+			go e.pump()
 			return
 		}
 	}
 }
 
-func (e *emitter) next() Event {
+// pump hands out events with blocking sends while the consumer lags, and
+// ends when nothing is left to hand out, after Closed, or when finish
+// aborts it (then its event in flight stays for finish).
+func (e *emitter) pump() {
+	defer e.wg.Done()
 	e.mu.Lock()
 	for {
-		if ev := e.pick(); ev != nil {
-			e.mu.Unlock()
-			return ev
+		ev := e.inflight
+		if ev == nil {
+			if ev = e.take(); ev == nil {
+				e.pumping = false
+				e.mu.Unlock()
+				return
+			}
+			e.inflight = ev
 		}
 		e.mu.Unlock()
-		<-e.wake
+		select {
+		case e.out <- ev:
+		case <-e.abort:
+			return
+		}
 		e.mu.Lock()
-	}
-}
-
-// pick returns the next deliverable event, or nil. e.mu is held.
-func (e *emitter) pick() Event {
-	e.activate()
-	if e.ctrl.len() > 0 {
-		head := e.ctrl.front()
-		ok := false
-		switch ev := head.(type) {
-		case SendResult:
-			// SendResults may pass Messages, but a wanted Message gets
-			// every other turn: busy senders keep SendResults coming and
-			// must not starve the Messages.
-			ok = !(e.passed && e.messageReady())
-			e.passed = ok
-		case ConnectComplete:
-			ok = e.active == ev.Session
-			if ok {
-				e.handed = ev.Session
-			}
-		case Disconnected:
-			ok = e.msgs.len() == 0 || e.msgs.front().Session > ev.Session
-		case Closed:
-			ok = e.msgs.len() == 0
-			ev.Dropped = e.dropped
-			head = ev
-		}
-		if ok {
-			e.ctrl.pop()
-			switch head.(type) {
-			case ConnectComplete, Disconnected:
-				e.life--
-				signal(e.lifeRoom)
-			}
-			e.activate()
-			return head
+		e.inflight = nil
+		if _, ok := ev.(Closed); ok {
+			close(e.out)
+			e.finished = true
+			e.pumping = false
+			e.mu.Unlock()
+			return
 		}
 	}
-	if e.messageReady() {
-		e.passed = false
-		m := e.msgs.pop()
-		e.permit = false
-		if e.msgs.len() <= e.roomAt {
-			e.roomAt = -1
-			signal(e.msgRoom)
-		}
-		return m
-	}
-	return nil
 }
 
-// messageReady reports whether the next Message may go now. e.mu is held.
-func (e *emitter) messageReady() bool {
-	return e.msgs.len() > 0 && e.permit && e.msgs.front().Session == e.handed
-}
-
-// activate makes a ConnectComplete at the head of ctrl the next event once
-// nothing of an older session is ahead of it, resetting permission.
-func (e *emitter) activate() {
-	if e.ctrl.len() == 0 {
-		return
-	}
-	cc, ok := e.ctrl.front().(ConnectComplete)
-	if !ok || e.active == cc.Session {
-		return
-	}
-	if e.msgs.len() == 0 || e.msgs.front().Session >= cc.Session {
-		e.active = cc.Session
-		e.permit = false
-	}
-}
-
-// grant records a MessageComplete.
+// grant records a MessageComplete and, if a Message is waiting, hands it
+// out on the caller's goroutine.
 func (e *emitter) grant() {
 	e.mu.Lock()
-	had := e.permit
 	e.permit = true
+	e.deliverLocked()
 	e.mu.Unlock()
-	if !had {
-		signal(e.wake)
-	}
 }
 
-// pushMessage queues a received Message (or drops it after Close) and
-// returns how many wait now.
-func (e *emitter) pushMessage(m Message) int {
-	e.mu.Lock()
-	if e.dropping {
-		e.dropped++
-		e.mu.Unlock()
-		return 0
-	}
-	e.msgs.push(m)
-	// A Message only ever unblocks itself, and only with permission at the
-	// head of the queue; waking run for anything else would be a wasted
-	// goroutine switch per message.
-	n := e.msgs.len()
-	wake := e.permit && n == 1
-	e.mu.Unlock()
-	if wake {
-		signal(e.wake)
-	}
-	return n
-}
-
-// room reports whether the reader may read another message with limit
-// Messages allowed to wait (always after Close: then they are dropped). If
-// not, msgRoom is signalled once the backlog has drained to half the limit:
-// waking the reader for every delivered Message would cost a goroutine
-// switch per message, so it reads in bursts instead.
-func (e *emitter) room(limit int) bool {
+// pushMessage queues a received Message of the live session (or drops it
+// after Close) and reports whether the reader may read another one within
+// the limits of messages and bytes waiting.
+func (e *emitter) pushMessage(m Message, limit, limitBytes int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.dropping || e.msgs.len() < limit {
-		e.roomAt = -1
+	if e.dropping {
+		e.ndropped++
+		e.dropped.Add(1)
 		return true
 	}
-	e.roomAt = limit / 2
+	e.msgs.push(m)
+	e.msgBytes += len(m.Raw)
+	e.deliverLocked()
+	return e.msgs.len() < limit && e.msgBytes < limitBytes
+}
+
+// waitRoom reports whether the reader may read another message within the
+// limits. If not, room is signalled once the read-ahead has drained to half
+// of them (or Close drops it).
+func (e *emitter) hasRoom(limit, limitBytes int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dropping || (e.msgs.len() < limit && e.msgBytes < limitBytes) {
+		e.roomWait = false
+		return true
+	}
+	e.roomWait = true
+	e.lowCount, e.lowBytes = limit/2, limitBytes/2
 	return false
 }
 
-// pushResults queues SendResults. They are bounded by the send slots, so
-// this never waits.
-func (e *emitter) pushResults(rs ...SendResult) {
+// pushResults queues the SendResults of the ids first..last, which all
+// ended with err. Consecutive ids that ended the same way share one entry,
+// so a consumer that does not read costs no memory per send.
+func (e *emitter) pushResults(first, last uint64, err error) {
 	e.mu.Lock()
-	for _, r := range rs {
-		e.ctrl.push(r)
+	defer e.mu.Unlock()
+	if e.ctrl.len() > 0 {
+		if tail := e.ctrl.backPtr(); tail.ev == nil && tail.last+1 == first && tail.err == err {
+			tail.last = last
+			e.deliverLocked()
+			return
+		}
 	}
-	e.mu.Unlock()
-	signal(e.wake)
+	e.ctrl.push(ctrlItem{first: first, last: last, err: err})
+	e.deliverLocked()
 }
 
-// pushLife queues a ConnectComplete or Disconnected, waiting while maxLife
-// of them are undelivered. It gives up, returning false, when stop closes.
-// A failed reconnect attempt whose predecessor is still undelivered replaces
-// it: a lagging consumer sees the latest attempt, and the reconnecting goes
-// on instead of waiting for the consumer.
-func (e *emitter) pushLife(ev Event, stop <-chan struct{}) bool {
+// pushLife queues a ConnectComplete or a Disconnected; it never waits. A
+// Disconnected of a lost session carries the Messages its end dropped. A
+// failed reconnect attempt whose predecessor is still undelivered replaces
+// it, and beyond maxLife waiting lifecycle events the oldest session the
+// consumer has not seen is left out whole.
+func (e *emitter) pushLife(ev Event) {
 	e.mu.Lock()
-	if d, ok := ev.(Disconnected); ok && d.Attempt > 1 && e.ctrl.len() > 0 {
-		if prev, ok := (*e.ctrl.back()).(Disconnected); ok && prev.Session == d.Session && prev.Attempt > 1 {
-			*e.ctrl.back() = d
-			e.mu.Unlock()
-			return true
+	defer e.mu.Unlock()
+	if d, ok := ev.(Disconnected); ok {
+		d.Dropped, e.ndropped = e.ndropped, 0
+		ev = d
+		if d.Attempt > 1 && e.ctrl.len() > 0 {
+			if tail := e.ctrl.backPtr(); tail.ev != nil {
+				if prev, ok := tail.ev.(Disconnected); ok && prev.Session == d.Session && prev.Attempt > 1 {
+					tail.ev = d
+					e.deliverLocked()
+					return
+				}
+			}
 		}
 	}
-	for e.life >= maxLife {
-		e.mu.Unlock()
-		select {
-		case <-e.lifeRoom:
-		case <-stop:
-			return false
-		}
-		e.mu.Lock()
-	}
-	e.ctrl.push(ev)
+	e.ctrl.push(ctrlItem{ev: ev})
 	e.life++
-	e.activate()
-	e.mu.Unlock()
-	signal(e.wake)
-	return true
+	if e.life > maxLife {
+		e.skipSession()
+	}
+	e.deliverLocked()
 }
 
-// pushClosed queues the final event.
+// skipSession removes the lifecycle events of the oldest session whose
+// ConnectComplete and Disconnected both wait, keeping its SendResults.
+func (e *emitter) skipSession() {
+	var skip uint64
+	for i := e.ctrl.head; i < len(e.ctrl.buf); i++ {
+		switch ev := e.ctrl.buf[i].ev.(type) {
+		case ConnectComplete:
+			if skip == 0 {
+				skip = ev.Session
+			}
+		case Disconnected:
+			if skip != 0 && ev.Session == skip {
+				e.ctrl.filter(func(it ctrlItem) bool {
+					switch ev := it.ev.(type) {
+					case ConnectComplete:
+						return ev.Session != skip
+					case Disconnected:
+						return ev.Session != skip
+					}
+					return true
+				})
+				e.life = 0
+				for _, it := range e.ctrl.buf[e.ctrl.head:] {
+					if it.ev != nil {
+						e.life++
+					}
+				}
+				return
+			}
+		}
+	}
+}
+
+// pushClosed queues the final event, with the Messages dropped since the
+// last session's end.
 func (e *emitter) pushClosed(ev Closed) {
 	e.mu.Lock()
-	e.ctrl.push(ev)
-	e.mu.Unlock()
-	signal(e.wake)
+	defer e.mu.Unlock()
+	ev.Dropped, e.ndropped = ev.Dropped+e.ndropped, 0
+	e.ctrl.push(ctrlItem{ev: ev})
+	e.deliverLocked()
 }
 
-// drop discards undelivered Messages, now and from now on (Close).
+// endSession drops the read-ahead of the session that just ended: with the
+// socket gone there is nothing left to pace, and its lifecycle event must
+// not wait for them. The event that reports the end counts them.
+func (e *emitter) endSession() {
+	e.mu.Lock()
+	e.discardLocked()
+	e.roomWait = false
+	e.mu.Unlock()
+}
+
+// discardLocked drops the read-ahead and counts it. e.mu is held.
+func (e *emitter) discardLocked() {
+	n := e.msgs.len()
+	e.ndropped += n
+	e.dropped.Add(uint64(n))
+	e.msgs.reset()
+	e.msgBytes = 0
+}
+
+// drop discards undelivered Messages, now and from now on (Close), and
+// releases a reader waiting for room.
 func (e *emitter) drop() {
 	e.mu.Lock()
 	e.dropping = true
-	e.dropped += e.msgs.len()
-	e.msgs.reset()
+	e.discardLocked()
 	e.mu.Unlock()
-	signal(e.wake)
-	signal(e.msgRoom)
+	signal(e.room)
+}
+
+// finish ends the pump and puts what is left (Closed last; Messages were
+// dropped) into the channel's buffer without waiting for the consumer, then
+// closes the channel. Events that do not fit, because nobody read the
+// channel, are counted in Closed.Undelivered. Close calls it once the
+// supervisor has queued Closed.
+func (e *emitter) finish() {
+	e.mu.Lock()
+	if !e.aborted {
+		e.aborted = true
+		close(e.abort)
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.finished {
+		return
+	}
+	undelivered := 0
+	var closed Closed
+	for {
+		ev := e.inflight
+		e.inflight = nil
+		if ev == nil {
+			if ev = e.take(); ev == nil {
+				break // cannot happen: Closed is queued
+			}
+		}
+		if cl, ok := ev.(Closed); ok {
+			closed = cl
+			break
+		}
+		// Keep a place for Closed; once one event did not fit, none after
+		// it goes either, so what is missing is right before Closed.
+		if undelivered == 0 && len(e.out) < cap(e.out)-1 {
+			e.out <- ev
+			continue
+		}
+		undelivered++
+	}
+	select {
+	case e.out <- withUndelivered(closed, undelivered):
+	default:
+		// The pump filled the last place. Take the buffer out and put it
+		// back without its newest event, so that what is missing is still
+		// right before Closed. (A consumer reading meanwhile sees the
+		// same order.)
+		var held []Event
+		for len(e.out) > 0 {
+			select {
+			case ev := <-e.out:
+				held = append(held, ev)
+			default:
+			}
+		}
+		if n := len(held); n == cap(e.out) {
+			if _, ok := held[n-1].(Message); ok {
+				closed.Dropped++
+			} else {
+				undelivered++
+			}
+			held = held[:n-1]
+		}
+		for _, ev := range held {
+			e.out <- ev
+		}
+		e.out <- withUndelivered(closed, undelivered)
+	}
+	close(e.out)
+	e.finished = true
+}
+
+func withUndelivered(c Closed, n int) Closed {
+	c.Undelivered = n
+	return c
 }
 
 // fifo is a queue that reuses its array: popping by reslicing would make
@@ -284,7 +448,9 @@ func (q *fifo[T]) len() int { return len(q.buf) - q.head }
 
 func (q *fifo[T]) front() T { return q.buf[q.head] }
 
-func (q *fifo[T]) back() *T { return &q.buf[len(q.buf)-1] }
+func (q *fifo[T]) frontPtr() *T { return &q.buf[q.head] }
+
+func (q *fifo[T]) backPtr() *T { return &q.buf[len(q.buf)-1] }
 
 func (q *fifo[T]) push(v T) {
 	if len(q.buf) == cap(q.buf) && q.head >= len(q.buf)/2 {
@@ -309,6 +475,20 @@ func (q *fifo[T]) pop() T {
 		}
 	}
 	return v
+}
+
+// filter keeps the items for which keep is true, in order.
+func (q *fifo[T]) filter(keep func(T) bool) {
+	live := q.buf[q.head:]
+	n := 0
+	for _, v := range live {
+		if keep(v) {
+			live[n] = v
+			n++
+		}
+	}
+	clear(live[n:])
+	q.buf = q.buf[:q.head+n]
 }
 
 // reset empties the queue.

@@ -20,6 +20,10 @@ var (
 	// session that ended before the message could be written. Such messages
 	// are never replayed into a later session.
 	ErrSessionEnded = errors.New("appws: session ended before the message was sent")
+	// ErrNoReply is the error of a Request whose message was written but
+	// whose session ended before the reply came: the server may have acted
+	// on it, so retrying is not always safe.
+	ErrNoReply = errors.New("appws: session ended after the request was sent, before its reply")
 	// ErrPingTimeout ends a session whose server answered no ping in time.
 	ErrPingTimeout = errors.New("appws: no pong from the server in time")
 )

@@ -11,17 +11,43 @@ import (
 //
 // The events obey these rules:
 //
-//  1. One goroutine of the client sends on the channel and closes it right
-//     after delivering Closed, which is always the last event.
+//  1. The client's sends on the channel are serialised, and it closes the
+//     channel exactly once, right after delivering Closed, which is always
+//     the last event. Closed.Err is nil after Close.
 //  2. Per session N: ConnectComplete(N), then its Messages, then
 //     Disconnected(N), then ConnectComplete(N+1). SendResults are not gated
-//     and may pass queued Messages, but every SendResult of a send accepted in
-//     session N comes before Disconnected(N).
-//  3. Messages are gated by MessageComplete (see Client.MessageComplete);
-//     SendResult, Disconnected and Closed always flow.
-//  4. Messages read ahead when a session drops are still delivered before its
-//     Disconnected. Close drops undelivered Messages and counts them in
-//     Closed.Dropped.
+//     and may pass queued Messages; every SendResult of a send accepted in
+//     session N comes before Disconnected(N), and those of session N+1 after
+//     ConnectComplete(N+1). IDs increase.
+//  3. Flow control: a Message is delivered only with permission
+//     (Client.MessageComplete), one per call. Only Messages are gated:
+//     SendResult, ConnectComplete, Disconnected and Closed never wait for
+//     MessageComplete or for a Message nobody asked for, and a logged-in
+//     session is served (reading up to its read-ahead, writing, pings,
+//     Requests) whatever the consumer does.
+//  4. Holding a Message never makes the client drop the connection: while
+//     the reader is paused, the client's ping deadline is suspended.
+//  5. A session that ends with Messages read ahead but not yet delivered
+//     drops them: the socket is gone, so there is nothing left to pace, and
+//     its Disconnected or Closed must not wait for them. The event that
+//     reports the end counts them in Dropped, so nothing vanishes silently.
+//     Close drops undelivered Messages the same way (Closed.Dropped).
+//  6. Without AutoReconnect a lost session ends the client with Closed{Err};
+//     with it, Disconnected follows and the client logs in again; see
+//     Options.AutoReconnect for what ends a reconnecting client.
+//  7. Close may be called from any goroutine, the one reading Events
+//     included, and never waits for the consumer. When it returns, every
+//     goroutine of the client has ended; a later reader still finds the
+//     events that were not yet read, then Closed, then the closed channel.
+//     Only if more than the channel's buffer (128 events) waited unread does
+//     Close leave out the newest of them; Closed.Undelivered counts those.
+//  8. Memory is bounded whatever the consumer does: the read-ahead in
+//     messages and bytes, the send queue by what is not yet written, the
+//     SendResults not yet delivered as runs of ids that ended the same way
+//     (no memory per send), and the lifecycle events: a consumer more than
+//     64 of them behind finds whole sessions it never saw left out (their
+//     ConnectComplete and Disconnected; the session numbers jump), the
+//     SendResults of their sends kept.
 type Event interface{ isEvent() }
 
 // ConnectComplete reports a successful login. Session numbers start at 1 and
@@ -72,15 +98,22 @@ type Disconnected struct {
 	RetryIn time.Duration
 	// Attempt counts the failures since the last successful login.
 	Attempt int
+	// Dropped counts the Messages the lost session had read ahead but not
+	// delivered (rule 5); 0 for a failed attempt.
+	Dropped int
 }
 
 // Closed is the last event: the client has ended. Err is nil after Close,
 // and otherwise says why the client ended by itself.
 type Closed struct {
 	Err error
-	// Dropped counts the Messages received but not delivered because Close
-	// was called.
+	// Dropped counts the Messages received but not delivered: read ahead
+	// when the last session ended (rule 5) or when Close was called.
 	Dropped int
+	// Undelivered counts the other events (SendResults above all) that Close
+	// could not place in the channel's buffer because nobody had read it
+	// (rule 7). It is 0 for a consumer that reads Events.
+	Undelivered int
 }
 
 func (ConnectComplete) isEvent() {}

@@ -2,6 +2,7 @@ package appws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,7 +83,8 @@ func (c *Client) firstLogin(ctx context.Context) (*session, int, error) {
 }
 
 // supervise serves the session Dial established and every later one, until
-// Close or a failure that ends the client.
+// Close or a failure that ends the client. It never waits for the consumer:
+// the emitter queues whatever it reports.
 func (c *Client) supervise(s *session) {
 	defer close(c.done)
 	bo := newBackoff(&c.opts)
@@ -92,12 +94,13 @@ func (c *Client) supervise(s *session) {
 		c.mu.Lock()
 		c.cur = nil
 		c.mu.Unlock()
+		c.em.endSession()
 
 		switch {
 		case c.isClosing():
 			c.end(nil)
 			return
-		case !c.opts.AutoReconnect || isPermanent(err):
+		case !c.opts.AutoReconnect || errors.Is(err, ErrAuthenticatorClosed):
 			c.end(err)
 			return
 		}
@@ -106,44 +109,27 @@ func (c *Client) supervise(s *session) {
 			bo.Reset()
 		}
 		next, attempts, err := c.reconnect(bo, s.id, err)
-		if err != nil {
+		if err != nil || next == nil { // nil, nil: closed while reconnecting
 			c.end(err)
 			return
 		}
-		if next == nil { // closed while reconnecting
-			c.end(nil)
-			return
-		}
 		c.log.Info("appws: reconnected", "session", next.id, "domain", next.domain, "attempts", attempts)
-		// The session is open for sends before its ConnectComplete can reach
-		// the consumer, so a Send made on seeing it always finds it.
-		c.mu.Lock()
-		c.cur = next
-		c.mu.Unlock()
-		if !c.em.pushLife(ConnectComplete{Session: next.id, Domain: next.domain, Attempts: attempts}, c.closing) {
-			// Closed before the session was reported: end it unused.
-			c.mu.Lock()
-			c.cur = nil
-			c.mu.Unlock()
-			next.closeQueue(ErrClosed)
-			next.bc.closeNow()
-			c.end(nil)
-			return
-		}
+		c.stats.reconnects.Add(1)
+		c.startSession(next, attempts)
 		s = next
 	}
 }
 
 // reconnect reports the loss of session last and tries again until a login
-// succeeds (the new session), Close is called (nil, nil) or a failure is
-// permanent (its error).
+// succeeds (the new session), Close is called (nil, nil) or the
+// Authenticator is closed (its error). Every other failure is retried with
+// the backoff, a rejected login and an HTTP 401/403/404 included: a PBX that
+// restarts or updates refuses for a while, and innovaphone's own clients
+// ride that out.
 func (c *Client) reconnect(bo backoff.BackOff, last uint64, cause error) (*session, int, error) {
 	for attempt := 1; ; attempt++ {
 		delay := bo.NextBackOff()
-		ev := Disconnected{Session: last, Err: cause, RetryIn: delay, Attempt: attempt}
-		if !c.em.pushLife(ev, c.closing) {
-			return nil, attempt, nil
-		}
+		c.em.pushLife(Disconnected{Session: last, Err: cause, RetryIn: delay, Attempt: attempt})
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
@@ -158,12 +144,13 @@ func (c *Client) reconnect(bo backoff.BackOff, last uint64, cause error) (*sessi
 		switch {
 		case c.isClosing():
 			if s != nil {
+				s.closeQueue(ErrClosed)
 				s.bc.closeNow()
 			}
 			return nil, attempt, nil
 		case err == nil:
 			return s, attempt, nil
-		case isPermanent(err):
+		case errors.Is(err, ErrAuthenticatorClosed):
 			return nil, attempt, err
 		}
 		c.log.Warn("appws: reconnect failed", "attempt", attempt, "err", err.Error())

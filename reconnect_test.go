@@ -186,10 +186,17 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 		senders.Wait() // a sender may wait for room until we read its SendResults
 		c.Close()
 	}()
+	undelivered := 0
 	for ev := range c.Events() {
 		order.check(t, ev)
-		if r, ok := ev.(appws.SendResult); ok {
-			results[r.ID]++
+		switch ev := ev.(type) {
+		case appws.SendResult:
+			results[ev.ID]++
+		case appws.Closed:
+			// The senders ran ahead of this loop: what did not fit in the
+			// channel's buffer when Close returned is counted instead
+			// (rule 7), and it is the newest.
+			undelivered = ev.Undelivered
 		}
 	}
 	mu.Lock()
@@ -197,11 +204,7 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 	if len(accepted) == 0 {
 		t.Fatal("no send was accepted")
 	}
-	for id := range accepted {
-		if results[id] != 1 {
-			t.Errorf("send %d has %d SendResults", id, results[id])
-		}
-	}
+	checkResults(t, accepted, results, undelivered)
 	for id := range results {
 		if !accepted[id] {
 			t.Errorf("SendResult for unknown id %d", id)
@@ -244,7 +247,41 @@ func (o *eventOrder) check(t *testing.T, ev appws.Event) {
 	}
 }
 
-func TestPasswordChangeEndsWithLoginError(t *testing.T) {
+// TestRejectedLoginsAfterUpAreRetried: once a session has been up, a
+// rejected login is what a PBX that restarts or updates does for a while:
+// reported as Disconnected with the *LoginError and retried with the
+// backoff, never the end (API rule 6).
+func TestRejectedLoginsAfterUpAreRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, o := memReconnecting(t, appwstest.Config{})
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		srv.RefuseLogins(3)
+		nextSession(t, srv).Drop()
+		if d := nextAs[appws.Disconnected](t, c); d.Attempt != 1 {
+			t.Fatalf("Disconnected %+v, want the loss (attempt 1)", d)
+		}
+		for attempt := 2; attempt <= 4; attempt++ {
+			d := nextAs[appws.Disconnected](t, c)
+			var le *appws.LoginError
+			if d.Attempt != attempt || !errors.As(d.Err, &le) {
+				t.Fatalf("Disconnected %+v, want attempt %d with a *LoginError", d, attempt)
+			}
+		}
+		if cc := nextAs[appws.ConnectComplete](t, c); cc.Session != 2 || cc.Attempts != 4 {
+			t.Fatalf("ConnectComplete %+v, want session 2 after 4 attempts", cc)
+		}
+		time.Sleep(10 * time.Minute)
+		if c.Session() != 2 {
+			t.Errorf("Session() = %d after 10 quiet minutes, want 2", c.Session())
+		}
+	})
+}
+
+// TestPasswordChangeIsRetriedUntilClose: a password changed on the server
+// makes every reconnect fail; the client keeps trying (a wrong password is
+// fatal only for Dial) until Close.
+func TestPasswordChangeIsRetriedUntilClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
@@ -252,19 +289,20 @@ func TestPasswordChangeEndsWithLoginError(t *testing.T) {
 		srv.SetPassword(testApp, "changed")
 		nextSession(t, srv).Drop()
 		nextAs[appws.Disconnected](t, c)
-		cl := nextAs[appws.Closed](t, c)
-		var le *appws.LoginError
-		if !errors.As(cl.Err, &le) {
-			t.Fatalf("Closed.Err = %v, want a *LoginError", cl.Err)
-		}
 		time.Sleep(10 * time.Minute)
-		if n := len(srv.Logins()); n != 2 {
-			t.Errorf("%d logins, want 2 (no retry after the rejection)", n)
+		if n := len(srv.Logins()); n < 8 {
+			t.Errorf("%d logins in 10 minutes, want the retries to go on", n)
+		}
+		if cl := closeAndDrain(t, c); cl.Err != nil {
+			t.Errorf("Closed.Err = %v after Close", cl.Err)
 		}
 	})
 }
 
-func TestHandshake401OnReconnectEndsClient(t *testing.T) {
+// TestHandshake401OnReconnectIsRetried: an HTTP 401, 403 or 404 during a
+// reconnect is retried (an app instance being updated answers 404 for a
+// while), reported with the *HandshakeError.
+func TestHandshake401OnReconnectIsRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
@@ -273,8 +311,11 @@ func TestHandshake401OnReconnectEndsClient(t *testing.T) {
 		nextSession(t, srv).Drop()
 		nextAs[appws.Disconnected](t, c)
 		var he *appws.HandshakeError
-		if cl := nextAs[appws.Closed](t, c); !errors.As(cl.Err, &he) || he.StatusCode != 401 {
-			t.Fatalf("Closed.Err = %v, want a *HandshakeError 401", cl.Err)
+		if d := nextAs[appws.Disconnected](t, c); !errors.As(d.Err, &he) || he.StatusCode != 401 {
+			t.Fatalf("Disconnected.Err = %v, want a *HandshakeError 401", d.Err)
+		}
+		if cc := nextAs[appws.ConnectComplete](t, c); cc.Session != 2 {
+			t.Fatalf("ConnectComplete %+v", cc)
 		}
 	})
 }
@@ -470,8 +511,10 @@ func TestServicesAuthenticatorUnknownTarget(t *testing.T) {
 }
 
 // TestLaggingConsumerDoesNotStopReconnecting: while the consumer holds a
-// Message, failed attempts are coalesced and the client keeps trying, so it
-// is connected again when the consumer comes back.
+// Message and reads nothing, the client keeps trying, so it is connected
+// again when the consumer comes back, and every attempt is reported in
+// order. (Beyond the channel's buffer, failed attempts replace each other:
+// TestLifecycleBacklogIsBounded.)
 func TestLaggingConsumerDoesNotStopReconnecting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
@@ -495,12 +538,13 @@ func TestLaggingConsumerDoesNotStopReconnecting(t *testing.T) {
 		if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); err != nil {
 			t.Fatalf("Send after recovery: %v", err)
 		}
-		c.MessageComplete()
-		nextAs[appws.Message](t, c)
-		d1 := nextAs[appws.Disconnected](t, c)
-		d2 := nextAs[appws.Disconnected](t, c)
-		if d1.Attempt != 1 || d2.Attempt != 13 {
-			t.Errorf("Disconnected attempts %d, %d; want 1 and the latest, 13", d1.Attempt, d2.Attempt)
+		if d := nextAs[appws.Disconnected](t, c); d.Attempt != 1 || d.Dropped != 1 {
+			t.Errorf("Disconnected %+v, want attempt 1 with the held-back Message dropped", d)
+		}
+		for attempt := 2; attempt <= 13; attempt++ {
+			if d := nextAs[appws.Disconnected](t, c); d.Attempt != attempt {
+				t.Fatalf("Disconnected %+v, want attempt %d", d, attempt)
+			}
 		}
 		if cc := nextAs[appws.ConnectComplete](t, c); cc.Session != 2 || cc.Attempts != 13 {
 			t.Errorf("ConnectComplete = %+v", cc)

@@ -4,11 +4,61 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
+
+// requests is the table of Requests waiting for their replies, keyed by
+// their src. The reader looks replies up in it; a session's end fails the
+// Requests sent in it.
+type requests struct {
+	mu      sync.Mutex
+	m       map[string]*request
+	pending atomic.Int32  // len(m), read by the reader without the lock
+	wake    chan struct{} // cap 1: a Request started; a paused reader re-checks its limits
+}
+
+func newRequests() *requests {
+	return &requests{m: make(map[string]*request), wake: make(chan struct{}, 1)}
+}
+
+func (t *requests) add(src string, r *request) {
+	t.mu.Lock()
+	t.m[src] = r
+	t.pending.Store(int32(len(t.m)))
+	t.mu.Unlock()
+	signal(t.wake)
+}
+
+// take removes and returns the Request waiting for src, if any.
+func (t *requests) take(src string) *request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.m[src]
+	if r != nil {
+		delete(t.m, src)
+		t.pending.Store(int32(len(t.m)))
+	}
+	return r
+}
+
+// fail ends the Requests of a session that ended (every Request for
+// session 0) with cause.
+func (t *requests) fail(session uint64, cause error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for src, r := range t.m {
+		if s := r.session.Load(); session == 0 || s == session {
+			delete(t.m, src)
+			r.ended(cause)
+		}
+	}
+	t.pending.Store(int32(len(t.m)))
+}
 
 // request is one Client.Request waiting for its reply.
 type request struct {
-	session uint64 // set when the send is accepted
+	session atomic.Uint64 // set when the send is accepted
+	written atomic.Bool   // the message went out: a session's end means no reply
 	once    sync.Once
 	result  chan requestResult // cap 1
 }
@@ -22,29 +72,56 @@ func (r *request) finish(m Message, err error) {
 	r.once.Do(func() { r.result <- requestResult{m, err} })
 }
 
-// sent is called by the writer; only a failed write finishes the request.
+// sent is called by the writer with the write's error (nil: written).
 func (r *request) sent(err error) {
 	if err != nil {
 		r.finish(Message{}, err)
+		return
 	}
+	r.written.Store(true)
 }
+
+// ended finishes r because its session ended with cause: a Request whose
+// message was written may have been carried out by the server, so it says
+// ErrNoReply, not ErrSessionEnded (which promises it was not sent).
+func (r *request) ended(cause error) {
+	if r.written.Load() {
+		r.finish(Message{}, &noReplyError{cause: cause})
+		return
+	}
+	r.finish(Message{}, sendFailed(cause))
+}
+
+// noReplyError is the error of a Request whose session ended after its
+// message was written and before the reply came.
+type noReplyError struct{ cause error }
+
+func (e *noReplyError) Error() string { return ErrNoReply.Error() + ": " + e.cause.Error() }
+func (e *noReplyError) Is(target error) bool {
+	return target == ErrNoReply
+}
+func (e *noReplyError) Unwrap() error { return e.cause }
 
 // Request sends msg with a "src" of its own (replacing any src msg has) and
 // returns the first message that carries that src: the reply. msg follows
-// Send's rules. The reply goes to the caller, not to Events(), and is not
-// gated by MessageComplete; later messages with the same src (indications of
-// a subscription) go to Events() as usual. No SendResult is emitted for a
-// Request: its error says what became of the send.
+// Send's rules, MaxMessageSize included. The reply goes to the caller, not to
+// Events(), and is not gated by MessageComplete; later messages with the same
+// src (indications of a subscription) go to Events() as usual. No SendResult
+// is emitted for a Request: its error says what became of the send.
 //
-// While a Request waits, the client reads up to RequestReadAhead messages
-// beyond ReadAhead, so the reply is found even when the consumer holds a
-// Message; Request may therefore be called from the goroutine that reads
-// Events(), between MessageComplete calls. The reply is lost only when the
-// server sends more than that many unsolicited messages before it.
+// Request never waits on events the consumer has not read, so it may be
+// called from the goroutine that reads Events(), between MessageComplete
+// calls: while it waits, the client reads up to RequestReadAhead messages
+// (and RequestReadAheadBytes) beyond the read-ahead, so the reply is found
+// behind held Messages. The reply is lost only when the server sends more
+// than that before it.
 //
-// ctx bounds the whole wait. If the session ends first, the error wraps
-// ErrSessionEnded. A reply that arrives after Request gave up is delivered
-// on Events() like any other Message.
+// ctx bounds the whole wait. If the session ends first, the error says
+// whether the message was sent: errors.Is(err, ErrSessionEnded) means it
+// was never written (safe to retry); errors.Is(err, ErrNoReply) means it
+// was written and the reply never came (the server may have acted on it).
+// A reply that arrives after Request gave up is delivered on Events() like
+// any other Message.
 func (c *Client) Request(ctx context.Context, msg any) (Message, error) {
 	data, env, err := encodeMessage(msg)
 	if err != nil {
@@ -54,15 +131,8 @@ func (c *Client) Request(ctx context.Context, msg any) (Message, error) {
 	data = withSrc(data, &env, src)
 
 	r := &request{result: make(chan requestResult, 1)}
-	c.reqMu.Lock()
-	c.reqs[src] = r
-	c.reqMu.Unlock()
-	signal(c.reqWake)
-	defer func() {
-		c.reqMu.Lock()
-		delete(c.reqs, src)
-		c.reqMu.Unlock()
-	}()
+	c.reqs.add(src, r)
+	defer c.reqs.take(src)
 
 	if _, err := c.send(ctx, data, r); err != nil {
 		return Message{}, err
@@ -97,34 +167,10 @@ func withSrc(data []byte, env *envelope, src string) []byte {
 
 // deliverReply hands m to the Request waiting for its src, if any.
 func (c *Client) deliverReply(m Message) bool {
-	c.reqMu.Lock()
-	r := c.reqs[m.Src]
-	if r != nil {
-		delete(c.reqs, m.Src)
-	}
-	c.reqMu.Unlock()
+	r := c.reqs.take(m.Src)
 	if r == nil {
 		return false
 	}
 	r.finish(m, nil)
 	return true
-}
-
-func (c *Client) requestsPending() bool {
-	c.reqMu.Lock()
-	defer c.reqMu.Unlock()
-	return len(c.reqs) > 0
-}
-
-// failRequests ends the Requests of a session that ended (every Request for
-// session 0).
-func (c *Client) failRequests(session uint64, cause error) {
-	c.reqMu.Lock()
-	defer c.reqMu.Unlock()
-	for src, r := range c.reqs {
-		if session == 0 || r.session == session {
-			delete(c.reqs, src)
-			r.finish(Message{}, sendFailed(cause))
-		}
-	}
 }

@@ -95,15 +95,16 @@ func TestSecretsNeverLogged(t *testing.T) {
 	_, err = c.Encrypt("seed", plainEnc)
 	note(err)
 
-	// A refused login on the next reconnect ends the client.
+	// A refused login on the next reconnect is reported and retried.
 	srv.RefuseLogins(1)
 	ss.Drop()
 	expect(nextAs[appws.Disconnected](t, c))
-	cl := expect(nextAs[appws.Closed](t, c)).(appws.Closed)
+	d := expect(nextAs[appws.Disconnected](t, c)).(appws.Disconnected)
 	var le *appws.LoginError
-	if !errors.As(cl.Err, &le) {
-		t.Errorf("Closed = %+v, want a *LoginError", cl)
+	if !errors.As(d.Err, &le) {
+		t.Errorf("Disconnected = %+v, want a *LoginError", d)
 	}
+	expect(nextAs[appws.ConnectComplete](t, c))
 
 	// A wrong password, and a URL with credentials that cannot be reached.
 	o2 := options(srv)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -36,21 +37,30 @@ type session struct {
 
 	// The send queue: a slice rather than a channel of SendQueue items, so
 	// an idle session holds no queue memory, and the writer takes everything
-	// queued in one go. The send slots bound it.
+	// queued in one go. qcount and qbytes count what is accepted and not yet
+	// written (queued, or in the writer's batch): they bound Send, and
+	// writing frees them, never the consumer.
 	qmu     sync.Mutex
 	queue   []writeItem
+	qcount  int
+	qbytes  int
 	qclosed bool          // the session ended: no more writeItems
+	qroom   chan struct{} // closed when room is freed; nil while no sender waits
 	qwake   chan struct{} // cap 1: something was queued
 
-	// The writer's buffers, kept between batches (see trimBuffers).
-	spare   []writeItem
-	results []SendResult
-	sent    bool // sendQueued ran since the last trimBuffers
+	// The writer's buffer, kept between batches (see trimBuffers).
+	spare []writeItem
+	sent  bool // sendQueued ran since the last trimBuffers
 
-	scratch   []byte    // readLoop's buffer for incoming messages
-	extended  time.Time // when readLoop last moved the read deadline
-	readsSeen uint64    // bc.reads then
-	queued    int       // Messages waiting after readLoop's last push
+	scratch      []byte    // readLoop's buffer for incoming messages
+	extended     time.Time // when readLoop last moved the read deadline
+	readsSeen    uint64    // bc.reads then
+	activitySeen uint64    // bc.reads when readLoop last noted activity
+	full         bool      // the read-ahead was full after readLoop's last push
+
+	// lastActivity is when a message last went out or bytes last came in
+	// (UnixNano): the KeepAlive goes out after KeepAliveInterval of silence.
+	lastActivity atomic.Int64
 }
 
 // writeItem is one accepted send.
@@ -77,18 +87,63 @@ func newSession(c *Client, id uint64, conn *websocket.Conn, bc *bufConn) *sessio
 	}
 }
 
-// enqueue adds an accepted send; false when the session has ended. The
-// caller holds a send slot, so the queue stays within SendQueue.
-func (s *session) enqueue(it writeItem) bool {
-	s.qmu.Lock()
-	if s.qclosed {
+// errSessionGone: the session ended before the send could be queued.
+var errSessionGone = errors.New("appws: session gone")
+
+// enqueue accepts data into the send queue once there is room (SendQueue
+// messages and SendQueueBytes not yet written; one message of any size fits
+// an empty queue), waiting up to ctx, and returns its id (0 for a Request,
+// which reports to its caller instead of by SendResult). Ids are given in
+// queue order, so SendResults come in increasing order. It fails with
+// errSessionGone when the session has ended.
+func (s *session) enqueue(ctx context.Context, data []byte, req *request) (uint64, error) {
+	o := &s.c.opts
+	for {
+		s.qmu.Lock()
+		if s.qclosed {
+			s.qmu.Unlock()
+			return 0, errSessionGone
+		}
+		if s.qcount == 0 || (s.qcount < o.SendQueue && s.qbytes+len(data) <= o.SendQueueBytes) {
+			var id uint64
+			if req == nil {
+				id = s.c.nextID.Add(1)
+			} else {
+				req.session.Store(s.id)
+			}
+			s.queue = append(s.queue, writeItem{id: id, data: data, req: req})
+			s.qcount++
+			s.qbytes += len(data)
+			s.qmu.Unlock()
+			signal(s.qwake)
+			return id, nil
+		}
+		if s.qroom == nil {
+			s.qroom = make(chan struct{})
+		}
+		room := s.qroom
 		s.qmu.Unlock()
-		return false
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-s.stop:
+			return 0, errSessionGone
+		}
 	}
-	s.queue = append(s.queue, it)
+}
+
+// written frees the room of n written messages of size bytes and wakes the
+// senders waiting for it.
+func (s *session) written(n, size int) {
+	s.qmu.Lock()
+	s.qcount -= n
+	s.qbytes -= size
+	if s.qroom != nil {
+		close(s.qroom)
+		s.qroom = nil
+	}
 	s.qmu.Unlock()
-	signal(s.qwake)
-	return true
 }
 
 // takeQueued returns what is queued, appended to batch.
@@ -133,7 +188,7 @@ func (s *session) serve(closing, authDone <-chan struct{}) error {
 		cause = ErrClosed
 	}
 	s.closeQueue(cause)
-	s.c.failRequests(s.id, cause)
+	s.c.reqs.fail(s.id, cause)
 	return err
 }
 
@@ -189,14 +244,18 @@ func (s *session) extendReadDeadline(force bool) {
 var errStopped = errors.New("appws: session stopped")
 
 // readLoop reads messages and hands them on until the connection fails or
-// the session stops. It pauses while ReadAhead Messages wait for delivery:
-// then the socket is not read and TCP pushes back on the server.
+// the session stops. It pauses while the read-ahead is full (ReadAhead
+// Messages or ReadAheadBytes wait for delivery): then the socket is not read
+// and TCP pushes back on the server.
 func (s *session) readLoop() error {
 	c := s.c
 	for {
-		paused, err := s.waitRoom()
-		if err != nil {
-			return err
+		paused := false
+		if s.full {
+			var err error
+			if paused, err = s.waitRoom(); err != nil {
+				return err
+			}
 		}
 		// The deadline starts when reading (re)starts: a consumer holding a
 		// Message never makes us give up on the server.
@@ -210,7 +269,8 @@ func (s *session) readLoop() error {
 			if err != nil {
 				return s.readError(err)
 			}
-			c.ignored.Add(1)
+			s.noteActivity()
+			c.stats.ignored.Add(1)
 			c.log.Warn("appws: ignored a binary message", "session", s.id, "size", n)
 			continue
 		}
@@ -218,49 +278,64 @@ func (s *session) readLoop() error {
 		if err != nil {
 			return s.readError(err)
 		}
+		s.noteActivity()
 		raw := bytes.Clone(s.scratch)
 		if cap(s.scratch) > 64<<10 {
 			s.scratch = nil // don't keep a large buffer for an idle session
 		}
 		m, err := ParseMessage(raw)
 		if err != nil {
-			c.ignored.Add(1)
+			c.stats.ignored.Add(1)
 			c.log.Warn("appws: ignored a message", "session", s.id, "size", len(raw), "reason", err.Error())
 			continue
 		}
+		c.stats.msgsIn.Add(1)
+		c.stats.bytesIn.Add(uint64(len(raw)))
 		m.Session = s.id
 		if c.log.Enabled(context.Background(), slog.LevelDebug) {
 			c.log.Debug("appws: received", "session", s.id, "mt", m.MT, "api", m.API, "src", m.Src, "size", len(raw))
 		}
-		if m.Src != "" && c.deliverReply(m) {
+		if m.Src != "" && c.reqs.pending.Load() > 0 && c.deliverReply(m) {
 			continue
 		}
-		s.queued = c.em.pushMessage(m)
+		limit, limitBytes := s.readAheadLimits()
+		s.full = !c.em.pushMessage(m, limit, limitBytes)
 	}
 }
 
-// waitRoom blocks while enough Messages wait for delivery, and reports
-// whether it did. Pending Requests widen the window so that their replies
-// are found behind held Messages.
+// noteActivity records that bytes came in, for the KeepAlive: it reads the
+// clock only once per socket read, not per message.
+func (s *session) noteActivity() {
+	if r := s.bc.reads; r != s.activitySeen {
+		s.activitySeen = r
+		s.lastActivity.Store(time.Now().UnixNano())
+	}
+}
+
+// readAheadLimits returns how many Messages and bytes may wait for
+// delivery: wider while a Request waits, so that its reply is found behind
+// held Messages.
+func (s *session) readAheadLimits() (int, int) {
+	o := &s.c.opts
+	if s.c.reqs.pending.Load() > 0 {
+		return o.ReadAhead + o.RequestReadAhead, o.ReadAheadBytes + o.RequestReadAheadBytes
+	}
+	return o.ReadAhead, o.ReadAheadBytes
+}
+
+// waitRoom blocks while the read-ahead is full, and reports whether it did.
+// A Request that starts meanwhile widens the limits.
 func (s *session) waitRoom() (paused bool, err error) {
 	c := s.c
-	if s.queued < c.opts.ReadAhead {
-		// Only the emitter took Messages since: still room, and Requests
-		// only widen the window. No lock needed.
-		return false, nil
-	}
 	for {
-		limit := c.opts.ReadAhead
-		if c.requestsPending() {
-			limit += c.opts.RequestReadAhead
-		}
-		if c.em.room(limit) {
+		if c.em.hasRoom(s.readAheadLimits()) {
+			s.full = false
 			return paused, nil
 		}
 		paused = true
 		select {
-		case <-c.em.msgRoom:
-		case <-c.reqWake:
+		case <-c.em.room:
+		case <-c.reqs.wake:
 		case <-s.stop:
 			return paused, errStopped
 		}
@@ -312,11 +387,11 @@ func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan e
 		defer t.Stop()
 		pingC = t.C
 	}
-	lastWrite := time.Now()
+	var ka *time.Timer
 	if o.KeepAliveInterval > 0 {
-		t := time.NewTicker(o.KeepAliveInterval)
-		defer t.Stop()
-		kaC = t.C
+		ka = time.NewTimer(o.KeepAliveInterval)
+		defer ka.Stop()
+		kaC = ka.C
 	}
 	for {
 		select {
@@ -337,8 +412,11 @@ func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan e
 				return err, false
 			}
 		case <-kaC:
+			// Like innovaphone's clients: the KeepAlive goes out after
+			// KeepAliveInterval without a message in either direction.
 			s.trimBuffers()
-			if time.Since(lastWrite) < o.KeepAliveInterval {
+			if idle := time.Since(time.Unix(0, s.lastActivity.Load())); idle < o.KeepAliveInterval {
+				ka.Reset(o.KeepAliveInterval - idle)
 				continue
 			}
 			s.bc.startBatch()
@@ -346,11 +424,10 @@ func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan e
 			if err := s.bc.endBatch(); err != nil {
 				return err, false
 			}
-			lastWrite = time.Now()
+			s.lastActivity.Store(time.Now().UnixNano())
+			ka.Reset(o.KeepAliveInterval)
 		case <-s.qwake:
-			err := s.sendQueued()
-			lastWrite = time.Now()
-			if err != nil {
+			if err := s.sendQueued(); err != nil {
 				return err, false
 			}
 		}
@@ -383,14 +460,13 @@ func (s *session) sendQueued() error {
 	}
 	debug := c.log.Enabled(context.Background(), slog.LevelDebug)
 	s.bc.startBatch()
+	size := 0
 	for done := 0; done < len(batch); {
 		for _, it := range batch[done:] {
 			if debug {
 				s.logSent(it)
 			}
-			if len(it.data) > 65535 {
-				c.log.Warn("appws: sent a message over 65535 bytes; a PBX does not accept it", "session", s.id, "size", len(it.data))
-			}
+			size += len(it.data)
 			s.writeText(it.data)
 		}
 		done = len(batch)
@@ -399,34 +475,59 @@ func (s *session) sendQueued() error {
 		}
 	}
 	err := s.bc.endBatch()
-
-	results := s.results[:0]
-	for _, it := range batch {
-		var rerr error
-		if err != nil {
-			rerr = sendFailed(err)
-		}
-		if it.req != nil {
-			it.req.sent(rerr)
-			c.releaseSlot()
-		} else {
-			results = append(results, SendResult{ID: it.id, Err: rerr})
-		}
+	s.lastActivity.Store(time.Now().UnixNano())
+	s.written(len(batch), size)
+	if err == nil {
+		c.stats.msgsOut.Add(uint64(len(batch)))
+		c.stats.bytesOut.Add(uint64(size))
 	}
-	if len(results) > 0 {
-		c.em.pushResults(results...)
-	}
+	s.resolve(batch, err)
 	clear(batch)
-	// Keep the buffers for the next batch; trimBuffers lets big ones go
+	// Keep the buffer for the next batch; trimBuffers lets a big one go
 	// once the session is idle.
 	s.qmu.Lock()
 	if s.spare == nil {
 		s.spare = batch[:0]
 	}
 	s.qmu.Unlock()
-	s.results = results[:0]
 	s.sent = true
 	return err
+}
+
+// resolve reports what became of items: nil error when they were written.
+// SendResults go to the emitter as runs of consecutive ids, Requests learn
+// it themselves.
+func (s *session) resolve(items []writeItem, err error) {
+	c := s.c
+	var rerr error
+	if err != nil {
+		rerr = sendFailed(err)
+	}
+	var first, last uint64
+	flush := func() {
+		if first != 0 {
+			c.em.pushResults(first, last, rerr)
+			n := last - first + 1
+			if rerr == nil {
+				c.stats.sendsWritten.Add(n)
+			} else {
+				c.stats.sendsFailed.Add(n)
+			}
+			first = 0
+		}
+	}
+	for _, it := range items {
+		switch {
+		case it.req != nil:
+			it.req.sent(rerr)
+		case first != 0 && it.id == last+1:
+			last = it.id
+		default:
+			flush()
+			first, last = it.id, it.id
+		}
+	}
+	flush()
 }
 
 // trimBuffers drops the send buffers a burst grew if nothing was sent since
@@ -446,9 +547,6 @@ func (s *session) trimBuffers() {
 		s.queue = nil
 	}
 	s.qmu.Unlock()
-	if cap(s.results) > small {
-		s.results = nil
-	}
 }
 
 // flushOnClose writes what is still queued before a clean close.
@@ -494,20 +592,16 @@ func (s *session) writeControlFrames() {
 // closeQueue refuses further sends and resolves those still queued: the
 // session ended (or was never served) before they could be written.
 func (s *session) closeQueue(cause error) {
-	err := sendFailed(cause)
 	s.qmu.Lock()
 	s.qclosed = true
 	q := s.queue
 	s.queue = nil
-	s.qmu.Unlock()
-	for _, it := range q {
-		if it.req != nil {
-			it.req.sent(err)
-			s.c.releaseSlot()
-		} else {
-			s.c.em.pushResults(SendResult{ID: it.id, Err: err})
-		}
+	if s.qroom != nil {
+		close(s.qroom)
+		s.qroom = nil
 	}
+	s.qmu.Unlock()
+	s.resolve(q, cause)
 }
 
 // sendError is the SendResult error of a message that was not written.
