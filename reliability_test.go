@@ -198,7 +198,14 @@ func soakGeneration(t *testing.T, srv *appwstest.Server, rng *rand.Rand, deadlin
 				case err == nil:
 					amu.Lock()
 					accepted[id] = true
+					ahead := len(accepted) - int(consumer.seen.Load())
 					amu.Unlock()
+					// Send never waits for the consumer, so a sender
+					// must pace itself: this one keeps the test's own
+					// bookkeeping (and the SendResults) bounded.
+					if ahead > 20000 {
+						time.Sleep(time.Millisecond)
+					}
 				case errors.Is(err, appws.ErrClosed):
 					return
 				case errors.Is(err, appws.ErrNotConnected):
@@ -392,7 +399,8 @@ type soakConsumer struct {
 	sessions, disconnects int
 	messages              int
 	lastAttempt           int
-	undelivered           int // Closed.Undelivered
+	undelivered           int          // Closed.Undelivered
+	seen                  atomic.Int64 // SendResults read, for the senders' pacing
 	errs                  []string
 }
 
@@ -477,6 +485,7 @@ func (k *soakConsumer) run() {
 			}
 			k.c.MessageComplete()
 		case appws.SendResult:
+			k.seen.Add(1)
 			k.results[ev.ID]++
 			if ev.Err == nil {
 				k.resultsOK++
