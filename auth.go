@@ -135,7 +135,7 @@ func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("appws: login timed out after %v", o.LoginTimeout)
+			return nil, &TimeoutError{Op: "login", After: o.LoginTimeout}
 		}
 		return nil, err
 	}
@@ -143,10 +143,27 @@ func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
 	return s, nil
 }
 
+// appendAppChallenge encodes the AppChallenge message: exactly
+// {"mt":"AppChallenge"}, plus "user" and "appObj" only when set (innovaphone's
+// 14r1 and later clients send them). Both are valid UTF-8, as Options
+// validation ensures.
+func appendAppChallenge(b []byte, user, appObj string) []byte {
+	b = append(b, `{"mt":"AppChallenge"`...)
+	if user != "" {
+		b = append(b, `,"user":`...)
+		b = appendJSONString(b, user)
+	}
+	if appObj != "" {
+		b = append(b, `,"appObj":`...)
+		b = appendJSONString(b, appObj)
+	}
+	return append(b, '}')
+}
+
 // login runs the AppChallenge / AppLogin exchange on s's connection.
 func (c *Client) login(ctx context.Context, s *session) error {
 	o := &c.opts
-	if err := s.conn.WriteMessage(websocket.TextMessage, []byte(`{"mt":"AppChallenge"}`)); err != nil {
+	if err := s.conn.WriteMessage(websocket.TextMessage, appendAppChallenge(nil, o.User, o.AppObj)); err != nil {
 		return fmt.Errorf("appws: send AppChallenge: %w", err)
 	}
 	cr, err := c.readLoginReply(s, "AppChallengeResult")
@@ -203,7 +220,7 @@ func (c *Client) login(ctx context.Context, s *session) error {
 		return err
 	}
 	if string(bytes.TrimSpace(lr["ok"])) != "true" {
-		return &LoginError{Code: jsonText(lr["error"]), Text: jsonText(lr["errorText"])}
+		return newLoginError(jsonText(lr["error"]), jsonText(lr["errorText"]))
 	}
 	s.key = l.SessionKey
 	s.domain = jsonText(lr["domain"])
@@ -221,7 +238,7 @@ func (c *Client) readLoginReply(s *session, want string) (map[string]json.RawMes
 			if errors.Is(err, websocket.ErrReadLimit) {
 				return nil, &ReadLimitError{Limit: c.opts.ReadLimit}
 			}
-			return nil, fmt.Errorf("appws: waiting for %s: %w", want, err)
+			return nil, fmt.Errorf("appws: waiting for %s: %w", want, disconnectError(err))
 		}
 		if typ != websocket.TextMessage {
 			c.stats.ignored.Add(1)
@@ -295,7 +312,8 @@ func jsonText(raw json.RawMessage) string {
 // the Services API: it sends GetServiceLogin for the target app and the
 // target's challenge, and decrypts the target's session key from the reply
 // with the salt under pbx's session key (PROTOCOL: "Login obtained from the
-// PBX"). It reports itself closed when pbx has ended.
+// PBX"). A GetServiceLoginResult with an "error" is a *ServiceLoginError.
+// It reports itself closed when pbx has ended.
 func ServicesAuthenticator(pbx *Client) Authenticator {
 	return &servicesAuth{pbx: pbx}
 }
@@ -347,7 +365,11 @@ func (a *servicesAuth) GetLogin(ctx context.Context, app, challenge string) (*Lo
 	}
 	if e := bytes.TrimSpace(f["error"]); len(e) > 0 && string(e) != "null" && string(e) != "false" {
 		text, _ := str("errorText")
-		return nil, fmt.Errorf("appws: GetServiceLogin for %s refused: %s", quoteShort(app), quoteShort(strings.TrimSpace(jsonText(e)+" "+text)))
+		return nil, &ServiceLoginError{
+			App:  boundText(app, maxErrorText),
+			Code: boundText(jsonText(e), maxErrorCode),
+			Text: boundText(text, maxErrorText),
+		}
 	}
 	switch {
 	case m.MT != "GetServiceLoginResult":

@@ -138,7 +138,7 @@ func (c *canonicalizer) value(depth int) error {
 func (c *canonicalizer) object(depth int) error {
 	c.pos++ // '{'
 	c.out = append(c.out, '{')
-	var keys []string
+	var seen keySet
 	for first := true; ; first = false {
 		c.skipSpace()
 		if c.pos >= len(c.in) {
@@ -157,12 +157,9 @@ func (c *canonicalizer) object(depth int) error {
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
-			if k == key {
-				return c.fail("duplicate key")
-			}
+		if !seen.add(key) {
+			return c.fail("duplicate key")
 		}
-		keys = append(keys, key)
 		c.out = appendJSONString(c.out, key)
 		c.skipSpace()
 		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
@@ -188,6 +185,43 @@ func (c *canonicalizer) object(depth int) error {
 	c.pos++
 	c.out = append(c.out, '}')
 	return nil
+}
+
+// keySet holds the keys of one object, compared by their decoded value. The
+// first few live in an array on the stack, so small objects cost no
+// allocation; past that a map keeps the check linear, since a hostile server
+// can send an info object with tens of thousands of keys.
+type keySet struct {
+	few  [8]string
+	n    int
+	many map[string]struct{}
+}
+
+// add adds key and reports whether it was new.
+func (s *keySet) add(key string) bool {
+	if s.many != nil {
+		if _, dup := s.many[key]; dup {
+			return false
+		}
+		s.many[key] = struct{}{}
+		return true
+	}
+	for _, k := range s.few[:s.n] {
+		if k == key {
+			return false
+		}
+	}
+	if s.n < len(s.few) {
+		s.few[s.n] = key
+		s.n++
+		return true
+	}
+	s.many = make(map[string]struct{}, 4*len(s.few))
+	for _, k := range s.few {
+		s.many[k] = struct{}{}
+	}
+	s.many[key] = struct{}{}
+	return true
 }
 
 func (c *canonicalizer) array(depth int) error {
