@@ -704,9 +704,8 @@ func TestServerCloseEndsClientWithoutAutoReconnect(t *testing.T) {
 	nextAs[appws.ConnectComplete](t, c)
 	nextSession(t, srv).Close(4000, "bye")
 	cl := nextAs[appws.Closed](t, c)
-	var ce interface{ Error() string }
-	if cl.Err == nil || !errors.As(cl.Err, &ce) {
-		t.Fatalf("Closed = %+v", cl)
+	if appws.CloseStatus(cl.Err) != 4000 {
+		t.Fatalf("Closed = %+v, want close code 4000", cl)
 	}
 	if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); !errors.Is(err, appws.ErrClosed) {
 		t.Errorf("Send after the end = %v, want ErrClosed", err)

@@ -57,6 +57,7 @@ type session struct {
 	readsSeen    uint64    // bc.reads then
 	activitySeen uint64    // bc.reads when readLoop last noted activity
 	full         bool      // the read-ahead was full after readLoop's last push
+	inMessage    bool      // readLoop is inside a message: control frames keep no deadline
 
 	// lastActivity is when a message last went out or bytes last came in
 	// (UnixNano): the KeepAlive goes out after KeepAliveInterval of silence.
@@ -183,6 +184,9 @@ func (s *session) serve(closing, authDone <-chan struct{}) error {
 		<-readDone
 	}
 
+	if err != nil && !readEnded && !isTyped(err) {
+		err = &ConnectionError{Op: "write", Err: err}
+	}
 	cause := err
 	if cause == nil {
 		cause = ErrClosed
@@ -194,7 +198,9 @@ func (s *session) serve(closing, authDone <-chan struct{}) error {
 
 func (s *session) installHandlers() {
 	s.conn.SetPingHandler(func(data string) error {
-		s.extendReadDeadline(false)
+		if !s.inMessage {
+			s.extendReadDeadline(false)
+		}
 		select {
 		case s.ctlQ <- ctlFrame{websocket.PongMessage, []byte(data)}:
 		default: // a pong is already pending; one answer is enough
@@ -202,7 +208,9 @@ func (s *session) installHandlers() {
 		return nil
 	})
 	s.conn.SetPongHandler(func(string) error {
-		s.extendReadDeadline(false)
+		if !s.inMessage {
+			s.extendReadDeadline(false)
+		}
 		return nil
 	})
 	s.conn.SetCloseHandler(func(code int, _ string) error {
@@ -274,7 +282,9 @@ func (s *session) readLoop() error {
 			c.log.Warn("appws: ignored a binary message", "session", s.id, "size", n)
 			continue
 		}
-		s.scratch, err = readAll(r, s.scratch[:0])
+		s.inMessage = true
+		s.scratch, err = s.readMessage(r, s.scratch[:0])
+		s.inMessage = false
 		if err != nil {
 			return s.readError(err)
 		}
@@ -351,11 +361,22 @@ func (s *session) readError(err error) error {
 	case errors.As(err, &ne) && ne.Timeout() && s.c.opts.PingInterval > 0:
 		return ErrPingTimeout
 	}
-	return err
+	return disconnectError(err)
 }
 
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
-	for {
+// minProgress is how much of a message must arrive to count as a sign of
+// life.
+const minProgress = 1 << 10
+
+// readMessage reads the rest of a message into buf. Within a message only
+// payload moves the read deadline, and only in steps of minProgress bytes,
+// not control frames: a server that sends empty continuation frames and
+// pings for ever, or a few bytes now and then, keeps no session alive (it
+// ends with ErrPingTimeout after PingInterval+PongTimeout without
+// progress), while a big message that trickles in slowly is read to its end.
+func (s *session) readMessage(r io.Reader, buf []byte) ([]byte, error) {
+	progress := 0
+	for reads := 0; ; reads++ {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
@@ -366,6 +387,10 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 		}
 		if err != nil {
 			return buf, err
+		}
+		if progress += n; progress >= minProgress && reads > 0 { // a message of one read pays nothing
+			progress = 0
+			s.extendReadDeadline(false)
 		}
 	}
 }

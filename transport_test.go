@@ -1,0 +1,188 @@
+package appws_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/appwstest"
+)
+
+// TestEndlessEmptyContinuationFramesEndTheSession: a server that starts a
+// message and then sends nothing but empty continuation frames and pings
+// keeps no session alive: within a message only payload counts as a sign of
+// life, so it ends with ErrPingTimeout after PingInterval+PongTimeout.
+func TestEndlessEmptyContinuationFramesEndTheSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newScripted(t, func(ws *websocket.Conn) {
+			if !acceptLogin(ws) {
+				return
+			}
+			defer readAlong(ws)()
+			conn := ws.UnderlyingConn()
+			if _, err := conn.Write([]byte{0x01, 0x01, '{'}); err != nil { // text, not final
+				return
+			}
+			for range 3600 { // an hour of fake time, if nothing stops it
+				time.Sleep(100 * time.Millisecond)
+				// An empty continuation frame, then a ping.
+				if _, err := conn.Write([]byte{0x00, 0x00, 0x89, 0x00}); err != nil {
+					return
+				}
+			}
+		})
+		o := srv.options()
+		o.PingInterval, o.PongTimeout = 10*time.Second, 5*time.Second
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		start := time.Now()
+		cl := nextAs[appws.Closed](t, c)
+		if !errors.Is(cl.Err, appws.ErrPingTimeout) {
+			t.Errorf("Closed.Err = %v, want ErrPingTimeout", cl.Err)
+		}
+		if d := time.Since(start); d > 16*time.Second {
+			t.Errorf("the session lived %v on empty frames, want at most 15 s", d)
+		}
+	})
+}
+
+// readAlong reads (and so answers the client's pings) while a script
+// writes; the returned func closes the connection and waits for the reader.
+func readAlong(ws *websocket.Conn) func() {
+	// Pongs without a write deadline: gorilla's default one would be left
+	// on the connection and fail the script's own raw writes.
+	ws.SetPingHandler(func(data string) error {
+		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Time{})
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		discard(ws)
+	}()
+	return func() {
+		ws.UnderlyingConn().Close()
+		<-done
+	}
+}
+
+// TestSlowMessageIsReadToItsEnd: a big message that trickles in (1 KiB per
+// second, 60 KiB in all, far longer than PingInterval+PongTimeout) is
+// payload all along: it is read whole.
+func TestSlowMessageIsReadToItsEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 60 << 10
+		srv := newScripted(t, func(ws *websocket.Conn) {
+			if !acceptLogin(ws) {
+				return
+			}
+			defer readAlong(ws)()
+			w, err := ws.NextWriter(websocket.TextMessage)
+			if err != nil {
+				return
+			}
+			payload := []byte(`{"mt":"Slow","pad":"`)
+			pad := make([]byte, size-len(payload)-2)
+			for i := range pad {
+				pad[i] = 'x'
+			}
+			payload = append(append(payload, pad...), '"', '}')
+			for len(payload) > 0 {
+				n := min(1<<10, len(payload))
+				if _, err := w.Write(payload[:n]); err != nil {
+					return
+				}
+				payload = payload[n:]
+				time.Sleep(time.Second)
+			}
+			_ = w.Close()
+			time.Sleep(time.Hour) // until the test ends
+		})
+		o := srv.options()
+		o.PingInterval, o.PongTimeout = 10*time.Second, 5*time.Second
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		c.MessageComplete()
+		if m := nextAs[appws.Message](t, c); m.MT != "Slow" || len(m.Raw) != size {
+			t.Fatalf("got %s of %d bytes", m.MT, len(m.Raw))
+		}
+	})
+}
+
+// TestKeepAliveAfterExactlyTheIntervalOfSilence: like innovaphone's
+// clients, the KeepAlive goes out KeepAliveInterval after the last message
+// in either direction, not on a fixed tick: messages received and sent
+// push it back.
+func TestKeepAliveAfterExactlyTheIntervalOfSilence(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{Handler: barrierOnly})
+		o := options(srv)
+		o.PingInterval = -1
+		c := dial(t, o)
+		nextAs[appws.ConnectComplete](t, c)
+		ss := nextSession(t, srv)
+		keepAlives := func() int {
+			n := 0
+			for _, m := range ss.Received() {
+				if m.MT == "KeepAlive" {
+					n++
+				}
+			}
+			return n
+		}
+		time.Sleep(40 * time.Second)
+		if _, err := c.Send(context.Background(), map[string]string{"mt": "Note"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(40 * time.Second) // 80 s in, 40 s after the send
+		synctest.Wait()
+		if n := keepAlives(); n != 0 {
+			t.Fatalf("%d KeepAlives 40 s after a send, want none", n)
+		}
+		if err := ss.Send(map[string]string{"mt": "Push"}); err != nil { // received at 80 s
+			t.Fatal(err)
+		}
+		time.Sleep(59 * time.Second)
+		synctest.Wait()
+		if n := keepAlives(); n != 0 {
+			t.Fatalf("%d KeepAlives 59 s after a received message, want none", n)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := keepAlives(); n != 1 {
+			t.Fatalf("%d KeepAlives 61 s after the last message, want 1", n)
+		}
+	})
+}
+
+// TestServerCloseCodeWithoutGorilla: the close code the server sent is
+// found with appws.CloseStatus, without importing gorilla.
+func TestServerCloseCodeWithoutGorilla(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	nextSession(t, srv).Close(4000, "bye")
+	cl := nextAs[appws.Closed](t, c)
+	var ce *appws.CloseError
+	if !errors.As(cl.Err, &ce) || ce.Code != 4000 || ce.Text != "bye" || appws.CloseStatus(cl.Err) != 4000 {
+		t.Fatalf("Closed.Err = %v, want a *CloseError 4000 \"bye\"", cl.Err)
+	}
+}
+
+// TestDropIsAConnectionError: a connection lost without a close frame is a
+// *ConnectionError, with no close status.
+func TestDropIsAConnectionError(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	nextSession(t, srv).Drop()
+	cl := nextAs[appws.Closed](t, c)
+	var ce *appws.ConnectionError
+	if !errors.As(cl.Err, &ce) || appws.CloseStatus(cl.Err) != -1 {
+		t.Fatalf("Closed.Err = %v, want a *ConnectionError without close status", cl.Err)
+	}
+}
