@@ -187,7 +187,11 @@ func handshakeError(resp *http.Response) *HandshakeError {
 	e := &HandshakeError{StatusCode: resp.StatusCode, Status: boundText(resp.Status, 100), Header: resp.Header.Clone()}
 	if resp.Body != nil {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		e.Body = boundText(string(b), maxErrorBody)
+		body := string(b)
+		if len(b) == maxErrorBody {
+			body = dropCutRune(body) // the body may go on
+		}
+		e.Body = strings.ToValidUTF8(body, "\uFFFD")
 	}
 	return e
 }
@@ -196,15 +200,21 @@ func handshakeError(resp *http.Response) *HandshakeError {
 // replaces invalid UTF-8.
 func boundText(s string, n int) string {
 	if len(s) > n {
-		s = s[:n]
-		// Drop a character cut in half rather than mark it invalid.
-		for i := 0; i < utf8.UTFMax && len(s) > 0; i++ {
-			r, size := utf8.DecodeLastRuneInString(s)
-			if r != utf8.RuneError || size != 1 {
-				break
-			}
-			s = s[:len(s)-1]
-		}
+		s = dropCutRune(s[:n])
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// dropCutRune drops the start of a character that s ends with, cut off
+// after it, rather than have it marked invalid.
+func dropCutRune(s string) string {
+	for i := len(s) - 1; i >= 0 && i >= len(s)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			if !utf8.FullRuneInString(s[i:]) {
+				return s[:i]
+			}
+			break
+		}
+	}
+	return s
 }
