@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -113,6 +114,9 @@ func (c *Client) dial(ctx context.Context) (dialed, error) {
 			if cfg.ServerName == "" {
 				cfg.ServerName = u.Hostname()
 			}
+			// The upgrade is HTTP/1.1: a config shared with net/http may
+			// offer h2, which a server would pick.
+			cfg.NextProtos = slices.DeleteFunc(slices.Clone(cfg.NextProtos), func(p string) bool { return p != "http/1.1" })
 			tc := tls.Client(w, cfg)
 			if err := tc.HandshakeContext(ctx); err != nil {
 				_ = w.Close()
