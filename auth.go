@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -77,57 +74,21 @@ func (l *loginMsg) appendAppLogin(b []byte) []byte {
 // characters.
 const maxChallenge = 64
 
-// connect dials the server and logs in. ctx aborts both. The returned
-// session's loops are not started yet.
+// connect dials the server (dial) and logs in. ctx aborts both. The
+// returned session's loops are not started yet.
 func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
 	o := &c.opts
-	var bc *bufConn
-	netDial := o.NetDialContext
-	if netDial == nil {
-		netDial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
-	}
-	proxy := o.Proxy
-	switch {
-	case o.NoProxy:
-		proxy = nil
-	case proxy == nil:
-		proxy = http.ProxyFromEnvironment
-	}
-	dialer := websocket.Dialer{
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := netDial(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			bc = &bufConn{Conn: conn, timeout: o.WriteTimeout}
-			return bc, nil
-		},
-		Proxy:            proxy,
-		TLSClientConfig:  o.TLSConfig,
-		HandshakeTimeout: o.HandshakeTimeout,
-		WriteBufferPool:  gorillaWritePool,
-		WriteBufferSize:  maxBuffered + 16,
-	}
-	conn, resp, err := dialer.DialContext(ctx, o.URL, o.Header)
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
-	}
+	d, err := c.dial(ctx)
 	if err != nil {
-		if resp != nil {
-			return nil, &HandshakeError{StatusCode: resp.StatusCode, Status: resp.Status}
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("appws: connect to %s: %w", redactURL(o.URL), err)
+		return nil, err
 	}
-	conn.SetReadLimit(o.ReadLimit)
+	conn, bc := d.conn, d.bc
 
 	lctx, cancel := context.WithTimeout(ctx, o.LoginTimeout)
 	defer cancel()
 	stop := context.AfterFunc(lctx, bc.closeNow) // ctx or the timeout ends the login
 	s := newSession(c, id, conn, bc)
-	s.rawFrames = !strings.HasPrefix(o.URL, "wss:")
+	s.rawFrames = d.rawFrames
 	err = c.login(lctx, s)
 	if !stop() || err != nil {
 		bc.closeNow()

@@ -2,33 +2,34 @@ package appws
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/bits"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
-// The wire under a session: bufConn batches and frames the writer's
-// messages, owns every write deadline, and reads ahead while the server
-// streams.
+// The wire under a session, top to bottom: gorilla's Conn, bufConn (batches
+// and frames the writer's messages, reads ahead while the server streams),
+// tls.Conn for wss://, and wireConn (the write deadlines), above the TCP
+// connection. Only wss:// through an HTTP proxy differs: gorilla makes the
+// TLS connection itself, so bufConn sits below it (see dial).
 
-// bufConn sits between gorilla's Conn and the network connection. It owns
-// every write deadline (each write gets WriteTimeout; gorilla's own deadline
-// calls are ignored), and while the writer batches it collects frames and
-// writes them in one go. Data frames do not go through gorilla at all: the
-// writer frames and masks them straight into the batch (writeText), which
-// saves gorilla's per-message allocations and a copy. Control frames still
-// come from gorilla (WriteControl -> Write). A mutex keeps the rare writes
-// gorilla makes from the reader goroutine (a close frame after a protocol
-// error) apart from ours.
+// bufConn sits between gorilla's Conn and the connection below (TLS or the
+// wire). While the writer batches it collects frames and writes them in one
+// go. Data frames do not go through gorilla at all: the writer frames and
+// masks them straight into the batch (writeText), which saves gorilla's
+// per-message allocations and a copy. Control frames still come from gorilla
+// (WriteControl -> Write). A mutex keeps the rare writes gorilla makes from
+// the reader goroutine (a close frame after a protocol error) apart from
+// ours. Until the upgrade completes it also bounds what is read (handshake).
 type bufConn struct {
 	net.Conn
-	timeout time.Duration
-	hurried atomic.Int64 // a shorter timeout once Close was called (ns; 0: none)
+	wire *wireConn // the bottom layer: deadlines, closeNow
 
 	mu       sync.Mutex
 	batching bool
@@ -36,11 +37,14 @@ type bufConn struct {
 	pooled   *[]byte // where buf came from
 	err      error
 
-	// The reader's alone:
+	// The reader's alone (gorilla's handshake reads first, then readLoop):
 	reads     uint64  // socket reads that returned bytes
 	streaming bool    // the last socket read filled the buffer it was given
 	rbuf      *[]byte // pooled read-ahead while rdata is not empty
 	rdata     []byte  // read from the socket, not yet by gorilla
+	handshake bool    // the upgrade is not complete: reads count against hsLeft
+	hsLeft    int     // bytes the server may still send before the upgrade
+	hsOver    bool    // the server sent more than that
 }
 
 // maxBuffered is the batch size that triggers a flush.
@@ -91,6 +95,9 @@ func (b *bufConn) Write(p []byte) (int, error) {
 // back short, it reads straight into gorilla's buffer again. Only the
 // goroutine reading the connection calls it.
 func (b *bufConn) Read(p []byte) (int, error) {
+	if b.handshake {
+		return b.readHandshake(p)
+	}
 	if len(b.rdata) > 0 {
 		n := copy(p, b.rdata)
 		b.rdata = b.rdata[n:]
@@ -121,6 +128,26 @@ func (b *bufConn) Read(p []byte) (int, error) {
 		bufPool.Put(buf)
 	}
 	return m, err
+}
+
+// readHandshake reads while the upgrade is not complete, at most hsLeft
+// bytes in all: net/http's response parser keeps every header line, so a
+// server sending endless ones would otherwise grow the heap until
+// HandshakeTimeout.
+func (b *bufConn) readHandshake(p []byte) (int, error) {
+	if b.hsLeft <= 0 {
+		b.hsOver = true
+		return 0, ErrHandshakeTooLarge
+	}
+	if len(p) > b.hsLeft {
+		p = p[:b.hsLeft]
+	}
+	n, err := b.Conn.Read(p)
+	if n > 0 {
+		b.reads++
+	}
+	b.hsLeft -= n
+	return n, err
 }
 
 // grab takes a batch buffer from the pool if there is none.
@@ -199,20 +226,19 @@ func mask(b []byte, key uint32, pos int) {
 	}
 }
 
-// SetWriteDeadline is ignored: bufConn sets its own deadline on every write.
+// SetWriteDeadline is ignored: the wire sets its own deadline on every
+// write (gorilla sets them too, and so does tls.Conn on Close).
 func (b *bufConn) SetWriteDeadline(time.Time) error { return nil }
 
 // SetDeadline sets only the read deadline, for the same reason.
 func (b *bufConn) SetDeadline(t time.Time) error { return b.Conn.SetReadDeadline(t) }
 
+// Close closes the wire at once. Closing a tls.Conn would first write a
+// close_notify alert, which waits for a write blocked on a server that does
+// not read; the websocket close frame has said goodbye already.
+func (b *bufConn) Close() error { return b.wire.Close() }
+
 func (b *bufConn) writeLocked(p []byte) (int, error) {
-	timeout := b.timeout
-	if h := time.Duration(b.hurried.Load()); h > 0 && h < timeout {
-		timeout = h
-	}
-	if timeout > 0 {
-		_ = b.Conn.SetWriteDeadline(time.Now().Add(timeout))
-	}
 	n, err := b.Conn.Write(p)
 	if err != nil {
 		b.err = err
@@ -252,16 +278,85 @@ func (b *bufConn) endBatch() error {
 	return err
 }
 
-// hurry bounds every write, the one blocked now included, by d: Close may
-// not wait WriteTimeout for a server that does not read.
-func (b *bufConn) hurry(d time.Duration) {
-	b.hurried.Store(int64(d))
-	_ = b.Conn.SetWriteDeadline(time.Now().Add(d))
-}
+// hurry bounds every write, the one blocked now included, by d from now:
+// Close may not wait WriteTimeout for a server that does not read.
+func (b *bufConn) hurry(d time.Duration) { b.wire.hurry(d) }
 
 // closeNow closes the network connection at once, ending every blocked read
 // and write.
-func (b *bufConn) closeNow() { _ = b.Conn.Close() }
+func (b *bufConn) closeNow() { _ = b.wire.Close() }
+
+// wireConn is the bottom layer, right above the TCP connection (or whatever
+// Options.NetDialContext returned), below TLS. It owns the write deadline:
+// a session ends when the server took no bytes for WriteTimeout, not when
+// one large write takes longer than that. So every write to the network gets
+// a deadline of WriteTimeout from now, and a write that timed out after some
+// of its bytes went out goes on with the rest under a fresh deadline. The
+// deadline lives below TLS because a tls.Conn whose write timed out is
+// broken for good: it must only ever see the final error.
+type wireConn struct {
+	net.Conn
+	timeout time.Duration // WriteTimeout; 0: none
+
+	mu      sync.Mutex // orders the deadline changes of Write and hurry
+	hurryAt time.Time  // set by hurry: no write may go on after it
+	dl      time.Time  // the write deadline set last
+}
+
+func (w *wireConn) Write(p []byte) (int, error) {
+	done := 0
+	for {
+		hurried := w.setWriteDeadline()
+		n, err := w.Conn.Write(p[done:])
+		done += n
+		if err == nil || n == 0 || hurried || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return done, err
+		}
+		// Timed out, but the server took bytes meanwhile: it is slow, not
+		// gone.
+	}
+}
+
+// setWriteDeadline sets the deadline for the next write: WriteTimeout from
+// now, or hurry's, whichever comes first. It reports whether hurry's did.
+func (w *wireConn) setWriteDeadline() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var dl time.Time
+	if w.timeout > 0 {
+		dl = time.Now().Add(w.timeout)
+	}
+	hurried := !w.hurryAt.IsZero() && (dl.IsZero() || w.hurryAt.Before(dl))
+	if hurried {
+		dl = w.hurryAt
+	}
+	w.dl = dl
+	_ = w.Conn.SetWriteDeadline(dl)
+	return hurried
+}
+
+// hurry makes every write end by d from now at the latest, the one blocked
+// now included, progress or not.
+func (w *wireConn) hurry(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at := time.Now().Add(d)
+	if !w.hurryAt.IsZero() && w.hurryAt.Before(at) {
+		return
+	}
+	w.hurryAt = at
+	if w.dl.IsZero() || at.Before(w.dl) {
+		w.dl = at
+		_ = w.Conn.SetWriteDeadline(at)
+	}
+}
+
+// SetWriteDeadline is ignored: Write sets the deadline (tls.Conn sets one
+// when it closes).
+func (w *wireConn) SetWriteDeadline(time.Time) error { return nil }
+
+// SetDeadline sets only the read deadline, for the same reason.
+func (w *wireConn) SetDeadline(t time.Time) error { return w.Conn.SetReadDeadline(t) }
 
 var bufPool = sync.Pool{New: func() any {
 	b := make([]byte, 0, maxBuffered)

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -96,11 +97,17 @@ func (e *LoginError) Error() string {
 
 // HandshakeError reports a websocket upgrade the server refused with an HTTP
 // status. A 4xx status other than 408 and 429 (401, 403 and 404 above all)
-// is permanent: a reconnecting client ends instead of retrying. 5xx and the
-// rest are retried.
+// is permanent for a first Dial: it fails at once instead of retrying. 5xx
+// and the rest are retried.
+//
+// Header and Body are what the server answered, for diagnosis (a 503's
+// Retry-After, a proxy's explanation). Error shows only the status, so that
+// nothing the server echoes ends up in logs.
 type HandshakeError struct {
 	StatusCode int
-	Status     string
+	Status     string      // the status line's text, e.g. "503 Service Unavailable" (at most 100 bytes)
+	Header     http.Header // the response headers
+	Body       string      // the start of the response body: at most 512 bytes read, made valid UTF-8
 }
 
 func (e *HandshakeError) Error() string {
