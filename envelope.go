@@ -1,9 +1,13 @@
 package appws
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The envelope of PROTOCOL.md section 2: every message is one JSON object
@@ -32,6 +36,38 @@ func ParseMessage(raw []byte) (Message, error) {
 	return m, nil
 }
 
+// parseReceived parses a message the reader read into its scratch buffer
+// and returns a Message that owns its bytes. A small message with plain
+// envelope strings takes one allocation for all of them: Raw (its capacity
+// cut to its length, so an append cannot reach beyond it) and behind it the
+// bytes of MT, API and Src, which nothing writes once they are made. A big
+// one gets its strings apart, so that keeping m.MT does not keep a large Raw
+// alive.
+func parseReceived(scratch []byte) (Message, error) {
+	var env envelope
+	if err := env.scan(scratch); err != nil {
+		return Message{}, err
+	}
+	n := len(scratch)
+	lm, la, ls := env.mt.end-env.mt.start, env.api.end-env.api.start, env.src.end-env.src.start
+	if n > sharedAllocMax || env.mt.escaped || env.api.escaped || env.src.escaped || lm+la+ls == 0 {
+		raw := bytes.Clone(scratch)
+		m := Message{Raw: raw}
+		m.MT, m.API, m.Src = env.strings(raw)
+		return m, nil
+	}
+	buf := make([]byte, n+lm+la+ls)
+	copy(buf, scratch)
+	k := n + copy(buf[n:], scratch[env.mt.start:env.mt.end])
+	k += copy(buf[k:], scratch[env.api.start:env.api.end])
+	copy(buf[k:], scratch[env.src.start:env.src.end])
+	all := unsafe.String(&buf[n], lm+la+ls)
+	return Message{Raw: buf[:n:n], MT: all[:lm], API: all[lm : lm+la], Src: all[lm+la:]}, nil
+}
+
+// sharedAllocMax is the largest message whose strings share its allocation.
+const sharedAllocMax = 4 << 10
+
 // span is where a top-level string value sits in the message, quotes excluded.
 type span struct {
 	start, end int
@@ -50,11 +86,19 @@ type envelope struct {
 // are, in one pass. A non-string mt is an error; a non-string api or src
 // counts as absent.
 func (e *envelope) scan(raw []byte) error {
+	err := e.scanJSON(raw)
 	// A text message is UTF-8 (RFC 6455); encoding/json would read invalid
-	// bytes as U+FFFD, so that mt and Decode could disagree.
-	if !utf8.Valid(raw) {
+	// bytes as U+FFFD, so that mt and Decode could disagree. The scanner
+	// checks UTF-8 inside strings, where alone JSON allows bytes above
+	// 0x7F; anywhere else such a byte fails the scan, and only then is the
+	// whole message checked to say which rule it broke.
+	if err == errNotJSON && !utf8.Valid(raw) {
 		return errNotUTF8
 	}
+	return err
+}
+
+func (e *envelope) scanJSON(raw []byte) error {
 	i := skipWS(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		if validJSON(raw) {
@@ -193,7 +237,7 @@ func (s span) decode(raw []byte) string {
 }
 
 func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
@@ -312,12 +356,29 @@ func objectKey(b []byte, i int) (int, bool) {
 	return skipWS(b, i+1), true
 }
 
-// stringValid checks the string that opens at b[i] and returns the index
-// after its closing quote and whether it holds escapes.
+// stringValid checks the string that opens at b[i], its UTF-8 included,
+// and returns the index after its closing quote and whether it holds
+// escapes. It skips plain ASCII eight bytes at a time.
 func stringValid(b []byte, i int) (next int, escaped, ok bool) {
-	for i++; i < len(b); i++ {
-		c := b[i]
-		switch {
+	i++
+	for {
+		// Skip to the next byte that needs a look: eight at a time
+		// while the string goes on (the lowest byte special flags is
+		// exact), one at a time over its last few bytes.
+		for i+8 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		for i < len(b) && plainByte[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return i, escaped, false
+		}
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1, escaped, true
 		case c < 0x20:
@@ -343,9 +404,41 @@ func stringValid(b []byte, i int) (next int, escaped, ok bool) {
 			default:
 				return i, escaped, false
 			}
+			i++
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i, escaped, false
+			}
+			i += size
+		default:
+			i++
 		}
 	}
-	return i, escaped, false
+}
+
+// plainByte marks the bytes a string holds as they are: printable ASCII
+// but '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// special reports (non-zero) whether the eight bytes in w hold a byte a
+// string scan must look at: '"', '\\', a control character below 0x20 or
+// a byte of a multi-byte UTF-8 sequence; the lowest flagged byte is the
+// first such byte. (Flags above it may be wrong: borrows run upwards.)
+func special(w uint64) uint64 {
+	q := w ^ (lsb * '"')
+	bs := w ^ (lsb * '\\')
+	return ((q-lsb)&^q | (bs-lsb)&^bs | (w - lsb*0x20) | w) & msb
 }
 
 func isHex(c byte) bool {

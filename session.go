@@ -1,7 +1,6 @@
 package appws
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -289,21 +288,21 @@ func (s *session) readLoop() error {
 			return s.readError(err)
 		}
 		s.noteActivity()
-		raw := bytes.Clone(s.scratch)
+		m, err := parseReceived(s.scratch)
+		size := len(s.scratch)
 		if cap(s.scratch) > 64<<10 {
 			s.scratch = nil // don't keep a large buffer for an idle session
 		}
-		m, err := ParseMessage(raw)
 		if err != nil {
 			c.stats.ignored.Add(1)
-			c.log.Warn("appws: ignored a message", "session", s.id, "size", len(raw), "reason", err.Error())
+			c.log.Warn("appws: ignored a message", "session", s.id, "size", size, "reason", err.Error())
 			continue
 		}
 		c.stats.msgsIn.Add(1)
-		c.stats.bytesIn.Add(uint64(len(raw)))
+		c.stats.bytesIn.Add(uint64(size))
 		m.Session = s.id
 		if c.log.Enabled(context.Background(), slog.LevelDebug) {
-			c.log.Debug("appws: received", "session", s.id, "mt", m.MT, "api", m.API, "src", m.Src, "size", len(raw))
+			c.log.Debug("appws: received", "session", s.id, "mt", m.MT, "api", m.API, "src", m.Src, "size", size)
 		}
 		if m.Src != "" && c.reqs.pending.Load() > 0 && c.deliverReply(m) {
 			continue
