@@ -19,7 +19,8 @@ func ExampleNewServer() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := appws.Dial(ctx, appws.Options{URL: srv.URL, App: "myapp", Password: "secret"})
+	// ClientOptions: URL, App "myapp" and Password "secret".
+	c, err := appws.Dial(ctx, srv.ClientOptions())
 	if err != nil {
 		fmt.Println(err)
 		return

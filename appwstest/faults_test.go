@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
 	"github.com/gorilla/websocket"
 )
@@ -228,7 +227,7 @@ func TestBurst(t *testing.T) {
 // TestStall: after Stall the server reads nothing, so the client's writes
 // back up until its write deadline; after Resume the messages arrive.
 func TestStall(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	srv := newServer(t, appwstest.Config{Handler: appwstest.Silent, ReadLimit: 1 << 20})
 	c, ss := loggedIn(t, srv)
 	ss.Stall()
 	msg := []byte(`{"mt":"Fill","pad":"` + strings.Repeat("x", 256<<10) + `"}`)
@@ -253,53 +252,58 @@ func TestStall(t *testing.T) {
 	}
 }
 
-// TestStallWithoutPings: a stalled session answers no pings; after Resume it
-// does again.
-func TestStallWithoutPings(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
-	c, ss := loggedIn(t, srv)
-	pongs := pongCounter(c)
-	ss.Stall()
-	ping(t, c)
-	time.Sleep(100 * time.Millisecond)
-	if n := pongs(); n != 0 {
-		t.Fatalf("stalled session answered %d pings", n)
-	}
-	ss.Resume()
-	waitFor(t, func() bool { return pongs() == 1 })
-}
-
+// TestStopPongs: after StopPongs pings go unanswered while the session
+// keeps reading and answering messages. A pong would have been written
+// before the reply to a message that followed the ping, so once the reply
+// is read, the pongs that were sent have been counted.
 func TestStopPongs(t *testing.T) {
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
-	pongs := pongCounter(c)
+	pongs, msgs := pongCounter(c)
 	ping(t, c)
 	waitFor(t, func() bool { return pongs() == 1 })
 	ss.StopPongs()
 	ping(t, c)
 	c.send(`{"mt":"Still"}`)
-	time.Sleep(100 * time.Millisecond)
+	if _, err := ss.WaitReceived(ctx(t), 1); err != nil {
+		t.Fatalf("session stopped reading: %v", err)
+	}
+	select {
+	case m := <-msgs:
+		if !strings.Contains(string(m), `"StillResult"`) {
+			t.Fatalf("got %s, want the reply to Still", m)
+		}
+	case <-ctx(t).Done():
+		t.Fatal("no reply to Still")
+	}
 	if n := pongs(); n != 1 {
 		t.Fatalf("%d pongs after StopPongs", n)
 	}
 	if n := len(ss.Received()); n != 1 {
-		t.Fatalf("session stopped reading: received %d", n)
+		t.Fatalf("received %d, want 1", n)
 	}
 }
 
 // pongCounter reads on a goroutine (pongs are processed while reading) and
-// returns a function counting the pongs seen.
-func pongCounter(c *client) func() int {
+// returns a function counting the pongs seen and a channel of the messages
+// read.
+func pongCounter(c *client) (func() int, <-chan []byte) {
 	pongs := make(chan struct{}, 10)
+	msgs := make(chan []byte, 10)
 	c.ws.SetPongHandler(func(string) error { pongs <- struct{}{}; return nil })
 	go func() {
 		for {
-			if _, _, err := c.ws.ReadMessage(); err != nil {
+			_, b, err := c.ws.ReadMessage()
+			if err != nil {
 				return
+			}
+			select {
+			case msgs <- b:
+			default:
 			}
 		}
 	}()
-	return func() int { return len(pongs) }
+	return func() int { return len(pongs) }, msgs
 }
 
 func ping(t *testing.T, c *client) {
@@ -378,15 +382,26 @@ func TestOversizedFromClientCloses1009(t *testing.T) {
 	}
 }
 
+// TestDefaultReadLimit: by default the server takes messages of up to
+// 65535 bytes, as innovaphone's servers do, and closes with 1009 on a
+// bigger one.
 func TestDefaultReadLimit(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
+	srv := newServer(t, appwstest.Config{Handler: appwstest.Silent})
 	c, ss := loggedIn(t, srv)
-	c.send(`{"mt":"Big","pad":"` + strings.Repeat("x", 1<<20-30) + `"}`)
+	msg := func(n int) string { // a message of exactly n bytes
+		head := `{"mt":"Big","pad":"`
+		return head + strings.Repeat("x", n-len(head)-2) + `"}`
+	}
+	c.send(msg(65535))
 	if _, err := ss.WaitReceived(ctx(t), 1); err != nil {
 		t.Fatal(err)
 	}
-	c.send(`{"mt":"Big","pad":"` + strings.Repeat("x", 1<<20) + `"}`)
+	c.send(msg(65536))
 	c.expectClose(websocket.CloseMessageTooBig)
+	<-ss.Done()
+	if n := len(ss.Received()); n != 1 {
+		t.Fatalf("recorded %d messages", n)
+	}
 }
 
 func TestInvalidUTF8Closes1007(t *testing.T) {

@@ -32,8 +32,8 @@ func TestLoginDigestVectors(t *testing.T) {
 		if r["ok"] != true {
 			t.Fatalf("vector %d: login failed: %v", i, r)
 		}
-		if r["domain"] != d.Domain {
-			t.Errorf("vector %d: domain %v, want the login's %q", i, r["domain"], d.Domain)
+		if dom, ok := r["domain"]; ok {
+			t.Errorf("vector %d: domain %v without Config.Domain, want none", i, dom)
 		}
 		logins := srv.Logins()
 		if len(logins) != 1 || logins[0].Digest != d.Digest || !logins[0].OK {
@@ -95,7 +95,7 @@ func TestFreshRandomChallenge(t *testing.T) {
 // TestSecondChallengeReplacesFirst: a login with the older of two
 // challenges fails, one with the newer succeeds.
 func TestSecondChallengeReplacesFirst(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	first := c.challenge()
 	if second := c.challenge(); second == first {
@@ -110,7 +110,7 @@ func TestSecondChallengeReplacesFirst(t *testing.T) {
 }
 
 func TestLoginWithoutChallengeRejected(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Challenge: "1234"})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	wantFailed(t, c.loginResult(passwordLogin(testApp, "", "1234", testPassword)), appwstest.LoginErrNoChallenge)
 	if l := srv.Logins(); len(l) != 1 || l[0].OK {
@@ -119,7 +119,7 @@ func TestLoginWithoutChallengeRejected(t *testing.T) {
 }
 
 func TestChallengeIsSingleUse(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Challenge: "1234"})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
 	wantFailed(t, c.loginResult(passwordLogin(testApp, "", "1234", "wrong")), appwstest.LoginErrWrongDigest)
@@ -131,7 +131,7 @@ func TestChallengeIsSingleUse(t *testing.T) {
 }
 
 func TestWrongPasswordRejected(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
 	wantFailed(t, c.loginResult(passwordLogin(testApp, "", ch, "wrong")), appwstest.LoginErrWrongDigest)
@@ -144,14 +144,14 @@ func TestWrongPasswordRejected(t *testing.T) {
 }
 
 func TestUnknownAppRejected(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
 	wantFailed(t, c.loginResult(passwordLogin("other", "", ch, testPassword)), appwstest.LoginErrUnknownApp)
 }
 
 func TestLoginFieldOfWrongTypeRejected(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Challenge: "1234"})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
 	c.send(`{"mt":"AppLogin","app":"testapp","sip":5,"digest":"x"}`)
@@ -223,7 +223,7 @@ func TestChallengeAsNumberRejectsNonNumber(t *testing.T) {
 }
 
 func TestSysClient(t *testing.T) {
-	srv := newServer(t, appwstest.Config{SysClient: true})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, SysClient: true})
 	c := dial(t, srv)
 	c.send(`{"mt":"AppChallenge"}`)
 	r := c.read()
@@ -242,7 +242,7 @@ func TestSysClient(t *testing.T) {
 }
 
 func TestDomainPassword(t *testing.T) {
-	srv := newServer(t, appwstest.Config{DomainPasswords: map[string]string{"example.com": "domainpw"}})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, DomainPasswords: map[string]string{"example.com": "domainpw"}})
 	c := dial(t, srv)
 	ch := c.challenge()
 	if r := c.loginResult(passwordLogin(testApp, "example.com", ch, "domainpw")); r["ok"] != true {
@@ -261,18 +261,55 @@ func TestDomainPassword(t *testing.T) {
 	}
 }
 
+// TestLoginResultDomain: AppLoginResult carries the app instance's domain
+// (Config.Domain), never an echo of the login's domain, and no domain when
+// none is configured.
 func TestLoginResultDomain(t *testing.T) {
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	ch := c.challenge()
-	if r := c.loginResult(passwordLogin(testApp, "given.com", ch, testPassword)); r["domain"] != "given.com" {
-		t.Fatalf("domain %v, want the login's", r["domain"])
+	if r := c.loginResult(passwordLogin(testApp, "given.com", ch, testPassword)); r["ok"] != true || r["domain"] != nil {
+		t.Fatalf("AppLoginResult %v, want ok and no domain without Config.Domain", r)
 	}
 	srv = newServer(t, appwstest.Config{Domain: "fixed.com"})
 	c = dial(t, srv)
 	ch = c.challenge()
 	if r := c.loginResult(passwordLogin(testApp, "given.com", ch, testPassword)); r["domain"] != "fixed.com" {
 		t.Fatalf("domain %v, want Config.Domain", r["domain"])
+	}
+}
+
+// TestFailedLoginResultIsMinimalByDefault: innovaphone documents only that
+// a failed AppLoginResult has no "ok":true, so by default it is exactly
+// {"mt":"AppLoginResult"}; the reason is still in Server.Logins. With
+// Config.LoginErrorDetails it carries error and errorText.
+func TestFailedLoginResultIsMinimalByDefault(t *testing.T) {
+	srv := newServer(t, appwstest.Config{})
+	c := dial(t, srv)
+	ch := c.challenge()
+	c.send(passwordLogin(testApp, "", ch, "wrong"))
+	if got := string(c.readRaw()); got != `{"mt":"AppLoginResult"}` {
+		t.Fatalf("failed AppLoginResult %s, want {\"mt\":\"AppLoginResult\"}", got)
+	}
+	c.send(passwordLogin(testApp, "", ch, testPassword)) // the challenge is used up
+	if got := string(c.readRaw()); got != `{"mt":"AppLoginResult"}` {
+		t.Fatalf("failed AppLoginResult %s", got)
+	}
+	logins := srv.Logins()
+	if len(logins) != 2 || logins[0].Error != appwstest.LoginErrWrongDigest || logins[1].Error != appwstest.LoginErrNoChallenge || logins[0].OK {
+		t.Fatalf("recorded logins %+v", logins)
+	}
+
+	srv = newServer(t, appwstest.Config{LoginErrorDetails: true})
+	c = dial(t, srv)
+	ch = c.challenge()
+	c.send(passwordLogin(testApp, "", ch, "wrong"))
+	if got := string(c.readRaw()); got != `{"mt":"AppLoginResult","error":4,"errorText":"wrong digest"}` {
+		t.Fatalf("detailed failed AppLoginResult %s", got)
+	}
+	c.login(testApp, testPassword)
+	if l := srv.Logins(); len(l) != 2 || l[1].Error != 0 || !l[1].OK {
+		t.Fatalf("recorded logins %+v", l)
 	}
 }
 
@@ -319,7 +356,7 @@ func TestMessagesBeforeLoginIgnored(t *testing.T) {
 // AppLogin after login fails with LoginErrAlreadyLoggedIn and the session
 // stays logged in.
 func TestSecondLoginOnLoggedInSession(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c, ss := loggedIn(t, srv)
 	key := ss.SessionKey()
 	ch := c.challenge()
@@ -334,7 +371,7 @@ func TestSecondLoginOnLoggedInSession(t *testing.T) {
 }
 
 func TestCloseAfterFailedLogin(t *testing.T) {
-	srv := newServer(t, appwstest.Config{CloseAfterFailedLogin: true})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, CloseAfterFailedLogin: true})
 	c := dial(t, srv)
 	ch := c.challenge()
 	wantFailed(t, c.loginResult(passwordLogin(testApp, "", ch, "wrong")), appwstest.LoginErrWrongDigest)
@@ -344,7 +381,7 @@ func TestCloseAfterFailedLogin(t *testing.T) {
 }
 
 func TestFailedLoginKeepsConnectionByDefault(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
 	wantFailed(t, c.loginResult(passwordLogin(testApp, "", ch, "wrong")), appwstest.LoginErrWrongDigest)
@@ -352,7 +389,7 @@ func TestFailedLoginKeepsConnectionByDefault(t *testing.T) {
 }
 
 func TestRefuseLogins(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	srv.RefuseLogins(2)
 	for range 2 {
 		c := dial(t, srv)
@@ -363,7 +400,7 @@ func TestRefuseLogins(t *testing.T) {
 }
 
 func TestSetPassword(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
+	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	srv.SetPassword(testApp, "new")
 	srv.SetPassword("added", "pw2")
 	c := dial(t, srv)

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,8 +27,13 @@ const inMemoryHost = "appwstest.invalid"
 // errClosedServer is returned by NextSession after Close.
 var errClosedServer = errors.New("appwstest: server closed")
 
-// defaultReadLimit is Config.ReadLimit's default: 1 MiB.
-const defaultReadLimit = 1 << 20
+// The size defaults: innovaphone's servers take at most 65535 bytes per
+// message (WS_MAX_DATA_SIZE), and innovaphone's C++ websocket client drops
+// the connection on a received frame with more than 16384 payload bytes.
+const (
+	defaultReadLimit    = 65535
+	defaultMaxFrameSize = 16384
+)
 
 // Config configures a Server. The zero value is a server without apps, at
 // which every login fails. A Config must not be changed after NewServer;
@@ -38,8 +44,10 @@ type Config struct {
 	// DomainPasswords maps a domain to a second password, accepted for
 	// logins whose "domain" field equals it (whatever the app).
 	DomainPasswords map[string]string
-	// Domain is the domain reported in AppLoginResult; "" echoes the
-	// login's "domain" field.
+	// Domain is the app instance's domain, sent as "domain" in a successful
+	// AppLoginResult, as an app service reports the domain it runs in. ""
+	// sends no "domain" at all. It is never an echo of the login's own
+	// "domain" field.
 	Domain string
 	// Challenge fixes the challenge, for tests with known digests; "" means
 	// a fresh random 16-digit challenge for every AppChallenge.
@@ -52,6 +60,14 @@ type Config struct {
 	// password is then "" for every app (Apps and DomainPasswords are not
 	// consulted).
 	SysClient bool
+	// LoginErrorDetails adds "error" (a LoginErr* number) and "errorText"
+	// to a failed AppLoginResult. By default a failed login is answered
+	// with just {"mt":"AppLoginResult"}: innovaphone documents only that
+	// "ok" is not true on failure, not what else the reply carries, so code
+	// that branches on the error is tested against an invented shape only
+	// when a test asks for it. LoginRecord.Error tells a test why a login
+	// failed either way.
+	LoginErrorDetails bool
 	// CloseAfterFailedLogin closes the connection with 1008 (policy
 	// violation), reason "login failed", after sending a failed
 	// AppLoginResult. Whether the real server does this is unknown.
@@ -67,6 +83,13 @@ type Config struct {
 	// real server would); it must not call Server.Close. nil means echo:
 	// reply {"mt":mt+"Result","api":api,"src":src,"echo":<the received
 	// object>} (api and src only when the request had them).
+	//
+	// The echo answers every message, where a PBX or app service ignores
+	// the messages it does not know: a test that passes only because
+	// something was answered may fail against a real server, where a
+	// Request for an unknown message waits until its ctx ends. Use Silent
+	// (or a Handler of your own that ignores what it does not know) to test
+	// that case.
 	Handler func(s *Session, m appws.Message)
 	// Services are the targets of the Services API: with Services non-nil,
 	// GetServiceLogin and SubscribeServices (api "Services") are answered by
@@ -83,9 +106,22 @@ type Config struct {
 	// Path is the URL path of the websocket endpoint, default "/appws".
 	// Other paths answer 404.
 	Path string
-	// ReadLimit is the largest message the server reads, default 1 MiB.
-	// A bigger message is answered with close 1009 (message too big).
+	// ReadLimit is the largest message the server accepts from a client,
+	// default 65535 bytes, the most innovaphone's servers take. A bigger
+	// message is not handled: the server answers it with close 1009
+	// (message too big), as a websocket server does. Raise it for tests
+	// that send bigger messages on purpose (and raise the client's
+	// appws.Options.MaxMessageSize with it).
 	ReadLimit int64
+	// MaxFrameSize is the largest payload of a frame the server writes,
+	// default 16384 bytes: innovaphone's C++ websocket client drops the
+	// connection on a bigger frame, so real servers fragment larger
+	// messages and so does this one (a text frame and continuation frames
+	// of MaxFrameSize bytes, the last one shorter). A negative value sends
+	// every message in one frame. Session.SendOversized,
+	// Session.SendFragmented and Session.SendFrameHeader ignore it: they
+	// write the frames they are asked for.
+	MaxFrameSize int
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
 }
@@ -100,6 +136,7 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	readLimit int64
+	maxFrame  int // 0: no fragmentation
 	path      string
 	addr      string        // TCP address, "" in memory
 	pipe      *pipeListener // nil on TCP
@@ -170,6 +207,12 @@ func newServer(cfg Config, useTLS bool) *Server {
 	}
 	if s.readLimit <= 0 {
 		s.readLimit = defaultReadLimit
+	}
+	switch {
+	case cfg.MaxFrameSize == 0:
+		s.maxFrame = defaultMaxFrameSize
+	case cfg.MaxFrameSize > 0:
+		s.maxFrame = cfg.MaxFrameSize
 	}
 	if s.path == "" {
 		s.path = "/appws"
@@ -340,6 +383,32 @@ func (s *Server) passwordsLocked(app, domain string) []string {
 // server without TLS.
 func (s *Server) CertPool() *x509.CertPool { return s.certPool }
 
+// ClientOptions returns appws.Options that reach the server, as httptest's
+// Server.Client returns a client for its server: URL; for a TLS server a
+// TLSConfig trusting its certificate; for an in-memory server
+// NetDialContext (Server.DialContext), without which the client would try
+// to resolve appwstest.invalid and fail; NoProxy, so that a proxy in the
+// environment is not asked for 127.0.0.1; and App and Password of the
+// first app (by name, in sort order) known now, Config.Apps and SetPassword
+// included. Every other field is zero (the documented default); change
+// what a test needs, for example MaxMessageSize together with
+// Config.ReadLimit for big messages.
+func (s *Server) ClientOptions() appws.Options {
+	o := appws.Options{URL: s.URL, NoProxy: true}
+	if s.certPool != nil {
+		o.TLSConfig = &tls.Config{RootCAs: s.certPool}
+	}
+	if s.pipe != nil {
+		o.NetDialContext = s.DialContext
+	}
+	s.mu.Lock()
+	if names := slices.Sorted(maps.Keys(s.apps)); len(names) > 0 {
+		o.App, o.Password = names[0], s.apps[names[0]]
+	}
+	s.mu.Unlock()
+	return o
+}
+
 // DialContext connects to the server whatever network and addr say: for an
 // in-memory server it returns one end of a new net.Pipe, otherwise a TCP
 // connection to the server's address. Give it to the client's dialer (for
@@ -420,13 +489,13 @@ func (s *Server) Push(msg any) error {
 	if err != nil {
 		return err
 	}
-	f := frame(true, opText, b)
+	f := s.message(opText, b)
 	sessions := s.Sessions()
 	errs := make([]error, len(sessions))
 	var wg sync.WaitGroup
 	for i, ss := range sessions {
 		wg.Go(func() {
-			if err := ss.enqueue(f); err != nil {
+			if err := ss.enqueue(f...); err != nil {
 				errs[i] = fmt.Errorf("appwstest: push to session %d: %w", ss.id, err)
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,7 @@ type Session struct {
 	wsig         chan struct{}
 	pong         []byte
 	pongQueued   bool
+	pings        [][]byte // pings to send (Session.Ping)
 	closeQ       *closeReq
 	closeQueued  bool
 	closeSent    bool
@@ -56,6 +58,13 @@ type Session struct {
 	key      string
 	received []appws.Message
 	recvSig  chan struct{} // closed and replaced whenever a message is recorded
+	pingWait []*pingWaiter // Ping calls waiting for their pong
+}
+
+// pingWaiter is a Ping call waiting for a pong with its data.
+type pingWaiter struct {
+	data string
+	pong chan struct{} // closed when the pong came
 }
 
 func newSession(srv *Server, id uint64, ws *websocket.Conn, raw *gateConn) *Session {
@@ -79,6 +88,18 @@ func newSession(srv *Server, id uint64, ws *websocket.Conn, raw *gateConn) *Sess
 			return nil
 		}
 		ss.queuePong([]byte(data))
+		return nil
+	})
+	ws.SetPongHandler(func(data string) error {
+		ss.mu.Lock()
+		ss.pingWait = slices.DeleteFunc(ss.pingWait, func(w *pingWaiter) bool {
+			if w.data != data {
+				return false
+			}
+			close(w.pong)
+			return true
+		})
+		ss.mu.Unlock()
 		return nil
 	})
 	ws.SetCloseHandler(func(code int, text string) error {
@@ -215,6 +236,11 @@ func (ss *Session) handle(data []byte) {
 // Echo is the default Handler: it answers msg with {"mt":mt+"Result",
 // "api":api,"src":src,"echo":<msg>} (api and src only when msg had them).
 // Handlers of their own can call it for the messages they don't handle.
+//
+// Echo answers every message, which no real server does: a PBX or app
+// service ignores messages it does not know, so against it a Request for
+// such a message gets no reply and waits until its ctx ends. Silent is the
+// Handler for that behaviour.
 func Echo(ss *Session, msg appws.Message) {
 	reply := struct {
 		MT   string          `json:"mt"`
@@ -224,6 +250,12 @@ func Echo(ss *Session, msg appws.Message) {
 	}{msg.MT + "Result", msg.API, msg.Src, msg.Raw}
 	ss.sendLogged(reply)
 }
+
+// Silent is a Handler that answers nothing, as a PBX or app service does
+// with messages it does not know. The messages are still recorded
+// (Session.Received, Session.WaitReceived), so a test can wait for them
+// and answer from the test itself with Session.Send.
+func Silent(*Session, appws.Message) {}
 
 // record appends a message to the session's record.
 func (ss *Session) record(msg appws.Message) {
@@ -262,9 +294,17 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// ID returns the session's number, unique within its server: upgrade
-// requests are numbered from 1 in the order they were accepted, before the
-// upgrade response is sent (a failed upgrade leaves a gap).
+// ID returns the session's connection number, unique within its server:
+// websocket upgrades are numbered from 1 in the order they were accepted,
+// before the upgrade response is sent (a failed upgrade leaves a gap). It
+// is also the Session field of the messages in Received.
+//
+// It counts upgrades, not logins, so it is not the appws client's session
+// number (appws.ConnectComplete.Session), which counts that client's
+// successful logins: the two differ as soon as a connection fails before
+// its login, another client connects, or the server refuses a login. Tell a
+// client's sessions apart by the order of NextSession, or by what they
+// received.
 func (ss *Session) ID() uint64 { return ss.id }
 
 // Login returns the AppLogin that logged this session in.
@@ -283,26 +323,28 @@ func (ss *Session) SessionKey() string {
 }
 
 // Send sends msg as one text message: a json.RawMessage or []byte as is
-// (no validation), anything else JSON-encoded. It returns once the message
-// was written to the socket, or with an error when the connection ended or
-// is closing.
+// (no validation), anything else JSON-encoded. A message over
+// Config.MaxFrameSize goes out in several frames. Send returns once the
+// message was written to the socket, or with an error when the connection
+// ended or is closing.
 func (ss *Session) Send(msg any) error {
 	b, err := marshal(msg)
 	if err != nil {
 		return err
 	}
-	return ss.enqueue(frame(true, opText, b))
+	return ss.enqueue(ss.srv.message(opText, b)...)
 }
 
 // SendText sends text as one text message, unchecked: it need not be JSON.
+// It is fragmented as Send's messages are.
 func (ss *Session) SendText(text string) error {
-	return ss.enqueue(frame(true, opText, []byte(text)))
+	return ss.enqueue(ss.srv.message(opText, []byte(text))...)
 }
 
 // SendBinary sends b as one binary message, which the AppWebsocket protocol
-// does not use.
+// does not use. It is fragmented as Send's messages are.
 func (ss *Session) SendBinary(b []byte) error {
-	return ss.enqueue(frame(true, opBinary, b))
+	return ss.enqueue(ss.srv.message(opBinary, b)...)
 }
 
 // SendFragmented sends text as one text message split into parts frames of
@@ -330,9 +372,10 @@ const (
 	oversizedSuffix = `"}`
 )
 
-// SendOversized sends a text message of exactly n bytes in a single frame:
-// the valid JSON object {"mt":"Oversized","pad":"xxx..."}. n must be at least
-// 27, the size of that object with empty padding.
+// SendOversized sends a text message of exactly n bytes in a single frame,
+// whatever Config.MaxFrameSize says: the valid JSON object
+// {"mt":"Oversized","pad":"xxx..."}. n must be at least 27, the size of
+// that object with empty padding.
 func (ss *Session) SendOversized(n int) error {
 	minLen := len(oversizedPrefix) + len(oversizedSuffix)
 	if n < minLen {
@@ -353,7 +396,7 @@ func (ss *Session) SendFrameHeader(length uint64) error {
 }
 
 // Burst sends n messages {"mt":"Burst","n":i,"pad":"..."} (i from 0), each
-// padded to about size bytes, encoded before the first is written and then
+// padded to about size bytes (and fragmented as Send's messages are), encoded before the first is written and then
 // written back to back as fast as the socket takes them. It returns when all
 // were written, or with an error when the connection ended or is closing.
 // Pings are still answered between the messages.
@@ -366,7 +409,7 @@ func (ss *Session) Burst(n int, size int) error {
 		b = append(b, head...)
 		b = append(b, strings.Repeat("x", pad)...)
 		b = append(b, `"}`...)
-		frames = append(frames, frame(true, opText, b))
+		frames = append(frames, ss.srv.message(opText, b)...)
 	}
 	return ss.enqueue(frames...)
 }
@@ -416,6 +459,49 @@ func (ss *Session) Resume() { ss.raw.resume() }
 // StopPongs makes the session ignore websocket pings from now on, as a
 // half-open connection would.
 func (ss *Session) StopPongs() { ss.noPongs.Store(true) }
+
+// Ping sends a websocket ping with data (at most 125 bytes) and returns
+// once a pong with the same data came back: the client answered. It fails
+// when ctx ends first, or with ErrSessionClosed when the connection ended
+// or is closing. Pongs are seen only while the session reads, so a pong
+// to a stalled session (Stall) is noticed after Resume. Concurrent Pings
+// should use different data; a pong ends every Ping waiting for its data.
+// appwstest never pings on its own, as innovaphone's servers document no
+// pings; Ping is how a test checks a client's pong path.
+func (ss *Session) Ping(ctx context.Context, data []byte) error {
+	if len(data) > 125 {
+		return fmt.Errorf("appwstest: Ping data of %d bytes: a control frame carries at most 125", len(data))
+	}
+	w := &pingWaiter{data: string(data), pong: make(chan struct{})}
+	ss.mu.Lock()
+	ss.pingWait = append(ss.pingWait, w)
+	ss.mu.Unlock()
+	forget := func() {
+		ss.mu.Lock()
+		ss.pingWait = slices.DeleteFunc(ss.pingWait, func(x *pingWaiter) bool { return x == w })
+		ss.mu.Unlock()
+	}
+	if !ss.queuePing(bytes.Clone(data)) {
+		forget()
+		return ErrSessionClosed
+	}
+	var err error
+	select {
+	case <-w.pong:
+		return nil
+	case <-ss.done:
+		err = fmt.Errorf("appwstest: session %d ended before the pong: %w", ss.id, ErrSessionClosed)
+	case <-ctx.Done():
+		err = fmt.Errorf("appwstest: session %d: waiting for a pong: %w", ss.id, ctx.Err())
+	}
+	forget()
+	select {
+	case <-w.pong: // it came all the same
+		return nil
+	default:
+		return err
+	}
+}
 
 // Received returns every message the session received after login, in order
 // (copies), including KeepAlive and Services requests.

@@ -179,3 +179,27 @@ func TestCloseWaitsForClosingHandshake(t *testing.T) {
 		}
 	})
 }
+
+// TestStallWithoutPings: a stalled session answers no pings; after Resume it
+// does. In the bubble "no pong" is a fact once every goroutine is blocked,
+// not a guess after a sleep.
+func TestStallWithoutPings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newMemServer(appwstest.Config{})
+		defer srv.Close()
+		c, ss := loggedIn(t, srv)
+		pongs, _ := pongCounter(c)
+		synctest.Wait() // the session is now blocked reading
+		ss.Stall()
+		ping(t, c) // taken by the read in progress, held by the stall
+		synctest.Wait()
+		if n := pongs(); n != 0 {
+			t.Fatalf("stalled session answered %d pings", n)
+		}
+		ss.Resume()
+		synctest.Wait()
+		if n := pongs(); n != 1 {
+			t.Fatalf("%d pongs after Resume, want 1", n)
+		}
+	})
+}

@@ -38,6 +38,24 @@ func frame(fin bool, op byte, payload []byte) []byte {
 	return append(frameHeader(fin, op, uint64(len(payload))), payload...)
 }
 
+// message returns the frames of one data message (op text or binary): a
+// single frame, or, above the server's MaxFrameSize, a first frame with op
+// and continuation frames of MaxFrameSize payload bytes each, the last one
+// with FIN set.
+func (s *Server) message(op byte, payload []byte) [][]byte {
+	if s.maxFrame <= 0 || len(payload) <= s.maxFrame {
+		return [][]byte{frame(true, op, payload)}
+	}
+	frames := make([][]byte, 0, (len(payload)+s.maxFrame-1)/s.maxFrame)
+	for len(payload) > 0 {
+		n := min(len(payload), s.maxFrame)
+		frames = append(frames, frame(n == len(payload), op, payload[:n]))
+		payload = payload[n:]
+		op = opContinuation
+	}
+	return frames
+}
+
 // frameHeader returns the header of an unmasked frame announcing length
 // payload bytes.
 func frameHeader(fin bool, op byte, length uint64) []byte {
@@ -145,6 +163,20 @@ func (ss *Session) queuePong(data []byte) {
 	ss.wakeWriter()
 }
 
+// queuePing asks the writer to send a ping with data; false when the
+// connection has ended or is closing.
+func (ss *Session) queuePing(data []byte) bool {
+	ss.wmu.Lock()
+	if ss.closeQueued || ss.writerDead {
+		ss.wmu.Unlock()
+		return false
+	}
+	ss.pings = append(ss.pings, data)
+	ss.wmu.Unlock()
+	ss.wakeWriter()
+	return true
+}
+
 // writeLoop is the writer goroutine. It ends when the connection is torn
 // down (ss.kill) or a write fails; queued requests then fail.
 func (ss *Session) writeLoop() {
@@ -213,7 +245,8 @@ func (ss *Session) writeFrames(req *writeReq) error {
 	return nil
 }
 
-// writeControl sends a pending pong and a pending close frame. After the
+// writeControl sends a pending pong, pending pings and a pending close
+// frame. After the
 // close frame it gives the peer closeGrace to answer, then the read side
 // ends the connection.
 func (ss *Session) writeControl() error {
@@ -224,11 +257,18 @@ func (ss *Session) writeControl() error {
 	}
 	pong, sendPong := ss.pong, ss.pongQueued
 	ss.pongQueued = false
+	pings := ss.pings
+	ss.pings = nil
 	cr := ss.closeQ
 	ss.closeQ = nil
 	ss.wmu.Unlock()
 	if sendPong {
 		if _, err := ss.conn.Write(frame(true, opPong, pong)); err != nil {
+			return err
+		}
+	}
+	for _, p := range pings {
+		if _, err := ss.conn.Write(frame(true, opPing, p)); err != nil {
 			return err
 		}
 	}
