@@ -226,17 +226,22 @@ func TestDialFirstEventIsConnectComplete(t *testing.T) {
 	}
 }
 
+// TestLoginRejected: a rejected login is a *LoginError, whether the server
+// says why (error, errorText) or, as innovaphone documents, only leaves out
+// "ok": true.
 func TestLoginRejected(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
-	o := options(srv)
-	o.Password = "wrong"
-	c, err := appws.Dial(context.Background(), o)
-	var le *appws.LoginError
-	if !errors.As(err, &le) || c != nil {
-		t.Fatalf("Dial = %v; want a *LoginError", err)
-	}
-	if le.Code == "" && le.Text == "" {
-		t.Errorf("LoginError carries neither error nor errorText: %+v", le)
+	for _, details := range []bool{false, true} {
+		srv := newServer(t, appwstest.Config{LoginErrorDetails: details})
+		o := options(srv)
+		o.Password = "wrong"
+		c, err := appws.Dial(context.Background(), o)
+		var le *appws.LoginError
+		if !errors.As(err, &le) || c != nil {
+			t.Fatalf("details %v: Dial = %v; want a *LoginError", details, err)
+		}
+		if said := le.Code != "" || le.Text != ""; said != details {
+			t.Errorf("details %v: LoginError %+v", details, le)
+		}
 	}
 }
 
@@ -867,7 +872,7 @@ func TestNotConnectedAfterDrop(t *testing.T) {
 // TestSendSizes: the writer frames messages of every length class (7-bit,
 // 16-bit and 64-bit payload lengths, and across the batch buffer).
 func TestSendSizes(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
+	srv := newServer(t, appwstest.Config{ReadLimit: 1 << 20})
 	o := options(srv)
 	o.MaxMessageSize = 1 << 20
 	c := dial(t, o)
@@ -916,7 +921,7 @@ func TestSendRefusesMessagesOverMaxMessageSize(t *testing.T) {
 }
 
 func TestTLSVerifiesByDefault(t *testing.T) {
-	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}})
+	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}, ReadLimit: 1 << 20})
 	defer srv.Close()
 	o := options(srv)
 	if _, err := appws.Dial(context.Background(), o); err == nil {

@@ -331,7 +331,7 @@ func echoSizes(t *testing.T, c *appws.Client) {
 // messages of 5 bytes and 100 KB go both ways; the server's certificate is
 // verified unless TLSConfig says otherwise.
 func TestWSSSendAndReceive(t *testing.T) {
-	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}})
+	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}, ReadLimit: 1 << 20})
 	defer srv.Close()
 	o := options(srv)
 	o.MaxMessageSize = 200000
@@ -356,7 +356,7 @@ func TestWSSSendAndReceive(t *testing.T) {
 // TestWSSThroughProxy: wss:// through an HTTP proxy (CONNECT), the one case
 // where gorilla makes the TLS connection, works both ways too.
 func TestWSSThroughProxy(t *testing.T) {
-	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}})
+	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}, ReadLimit: 1 << 20})
 	defer srv.Close()
 	var connects atomic.Int32
 	proxy := newRawServer(t, false, func(_ int, conn net.Conn) {

@@ -197,7 +197,7 @@ func TestConnectInvalidJSONGoesOn(t *testing.T) {
 }
 
 func TestConnectWrongPasswordFails(t *testing.T) {
-	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"echo": "right"}})
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"echo": "right"}, LoginErrorDetails: true})
 	defer srv.Close()
 	t.Setenv("APPWS_PASSWORD", "wrong")
 	code, stdout, stderr := runCmd(t, t.Context(), nil, "connect", "-url", srv.URL, "-app", "echo")
