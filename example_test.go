@@ -210,3 +210,142 @@ func ExampleServicesAuthenticator() {
 	// target: 1
 	// true
 }
+
+// A service's event loop: one select over the client's events, its own
+// ticker and its ctx. Sends are fine from inside the loop: Send waits only
+// for room in the send queue, which writing frees, never for the loop to read
+// its SendResults.
+func Example_selectLoop() {
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"svc": "pw"}})
+	defer srv.Close()
+
+	// Dial's ctx bounds the login only: give it a deadline of its own.
+	dialCtx, cancelDial := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelDial()
+	c, err := appws.Dial(dialCtx, appws.Options{URL: srv.URL, App: "svc", Password: "pw", AutoReconnect: true})
+	if err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	defer c.Close()
+
+	// The service's own lifetime (a signal handler would cancel it).
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	polls, replies := 0, 0
+	for {
+		select {
+		case <-ctx.Done():
+			c.Close() // Closed follows; the loop ends when the channel closes
+			ctx = context.Background()
+		case <-tick.C:
+			if c.Session() == 0 {
+				continue // between sessions: Send would say ErrNotConnected
+			}
+			polls++
+			if _, err := c.Send(ctx, map[string]any{"mt": "Poll", "n": polls}); err != nil {
+				fmt.Println("send:", err)
+			}
+		case ev, ok := <-c.Events():
+			if !ok {
+				fmt.Println("done after", replies, "replies")
+				return
+			}
+			switch ev := ev.(type) {
+			case appws.ConnectComplete:
+				c.MessageComplete()
+			case appws.Message:
+				if replies++; replies == 3 {
+					stop() // enough: shut down
+				}
+				c.MessageComplete()
+			case appws.Closed:
+				fmt.Println("closed:", ev.Err)
+			}
+		}
+	}
+	// Output:
+	// closed: <nil>
+	// done after 3 replies
+}
+
+// Stats are cheap counters for a service's metrics.
+func ExampleClient_Stats() {
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"echo": "pw"}})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := appws.Dial(ctx, appws.Options{URL: srv.URL, App: "echo", Password: "pw"})
+	if err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	defer c.Close()
+
+	for range 3 {
+		if _, err := c.Send(ctx, map[string]string{"mt": "Note"}); err != nil {
+			fmt.Println("send:", err)
+		}
+	}
+	if _, err := c.Request(ctx, map[string]string{"mt": "Ping"}); err != nil {
+		fmt.Println("request:", err)
+	}
+	st := c.Stats()
+	fmt.Printf("accepted %d, written %d, failed %d, reconnects %d\n",
+		st.SendsAccepted, st.MsgsOut, st.SendsFailed, st.Reconnects)
+	// Output:
+	// accepted 4, written 4, failed 0, reconnects 0
+}
+
+// A PBX that restarts refuses logins (or answers HTTP 404) for a while. Once
+// a session has been up, the client rides that out: each refusal is a
+// Disconnected carrying the *LoginError, and the backoff goes on. Only Dial
+// fails at once on a rejected login, so that a wrong password does not retry
+// for ever.
+func Example_reconnectPolicy() {
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"svc": "pw"}})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := appws.Dial(ctx, appws.Options{URL: srv.URL, App: "svc", Password: "wrong"}); err != nil {
+		var le *appws.LoginError
+		fmt.Println("first dial, wrong password: LoginError is", errors.As(err, &le))
+	}
+
+	c, err := appws.Dial(ctx, appws.Options{
+		URL: srv.URL, App: "svc", Password: "pw", AutoReconnect: true,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+	})
+	if err != nil {
+		fmt.Println("dial:", err)
+		return
+	}
+	defer c.Close()
+	for ev := range c.Events() {
+		switch ev := ev.(type) {
+		case appws.ConnectComplete:
+			fmt.Println("session", ev.Session, "up after", ev.Attempts, "attempt(s)")
+			if ev.Session == 1 {
+				srv.RefuseLogins(2) // the PBX restarts...
+				srv.DropAll()
+			} else {
+				c.Close()
+			}
+		case appws.Disconnected:
+			var le *appws.LoginError
+			fmt.Println("attempt", ev.Attempt, "failed; login refused:", errors.As(ev.Err, &le))
+		case appws.Closed:
+			fmt.Println("closed:", ev.Err)
+		}
+	}
+	// Output:
+	// first dial, wrong password: LoginError is true
+	// session 1 up after 1 attempt(s)
+	// attempt 1 failed; login refused: false
+	// attempt 2 failed; login refused: true
+	// attempt 3 failed; login refused: true
+	// session 2 up after 3 attempt(s)
+	// closed: <nil>
+}

@@ -16,8 +16,8 @@ import (
 // A session is one logged-in websocket connection. It has two goroutines, as
 // in gorilla's chat example: readLoop is the only reader and sets every read
 // deadline; the writer (serve's own goroutine, so an idle client costs one
-// goroutine less) owns every write (data, ping, pong, close) and, through
-// bufConn, every write deadline. The supervisor runs serve.
+// goroutine less) owns every write (data, ping, pong, close); the write
+// deadlines live in wireConn, below TLS. The supervisor runs serve.
 type session struct {
 	c      *Client
 	id     uint64
@@ -29,9 +29,11 @@ type session struct {
 	ctlQ chan ctlFrame
 	stop chan struct{} // closed: the reader ends
 
-	// rawFrames: bufConn carries the websocket frames themselves (ws://),
-	// so the writer frames data messages on its own. Under TLS (wss://)
-	// bufConn sees TLS records, and data messages go through gorilla.
+	// rawFrames: bufConn carries the websocket frames themselves (ws://,
+	// and wss:// where appws dialed TLS below it), so the writer frames
+	// data messages on its own. Only for wss:// through an HTTP proxy does
+	// bufConn sit below gorilla's TLS; then data messages go through
+	// gorilla.
 	rawFrames bool
 
 	// The send queue: a slice rather than a channel of SendQueue items, so
