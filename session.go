@@ -78,7 +78,7 @@ type ctlFrame struct {
 }
 
 func newSession(c *Client, id uint64, conn *websocket.Conn, bc *bufConn) *session {
-	return &session{
+	s := &session{
 		c:     c,
 		id:    id,
 		conn:  conn,
@@ -87,6 +87,8 @@ func newSession(c *Client, id uint64, conn *websocket.Conn, bc *bufConn) *sessio
 		stop:  make(chan struct{}),
 		qwake: make(chan struct{}, 1),
 	}
+	s.lastActivity.Store(time.Now().UnixNano()) // the login was traffic
+	return s
 }
 
 // errSessionGone: the session ended before the send could be queued.
@@ -451,6 +453,9 @@ func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan e
 				return err, false
 			}
 			s.lastActivity.Store(time.Now().UnixNano())
+			c := s.c
+			c.stats.msgsOut.Add(1)
+			c.stats.bytesOut.Add(uint64(len(keepAliveMsg)))
 			ka.Reset(o.KeepAliveInterval)
 		case <-s.qwake:
 			if err := s.sendQueued(); err != nil {
