@@ -20,6 +20,19 @@ import (
 // holds back a lifecycle event, a send, a Request or Close (API rules 3, 5,
 // 7, 8). Each test here is a case that once wedged a client.
 
+// memLoggedIn dials an in-memory server (for a synctest bubble) without
+// pings, reads the first ConnectComplete and returns the client and the
+// server's side of the session.
+func memLoggedIn(t *testing.T, cfg appwstest.Config) (*appws.Client, *appwstest.Session) {
+	t.Helper()
+	srv := memServer(t, cfg)
+	o := options(srv)
+	o.PingInterval = -1
+	c := dial(t, o)
+	nextAs[appws.ConnectComplete](t, c)
+	return c, nextSession(t, srv)
+}
+
 // TestLifecycleNeverWaitsForAnUnwantedMessage: a send-only consumer reads
 // Events but never calls MessageComplete. The server pushes a message and
 // drops: the end of the session is reported at once, the held Message is
@@ -27,12 +40,7 @@ import (
 func TestLifecycleNeverWaitsForAnUnwantedMessage(t *testing.T) {
 	t.Run("without AutoReconnect", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			srv := memServer(t, appwstest.Config{})
-			o := options(srv)
-			o.PingInterval = -1
-			c := dial(t, o)
-			nextAs[appws.ConnectComplete](t, c)
-			ss := nextSession(t, srv)
+			c, ss := memLoggedIn(t, appwstest.Config{})
 			if err := ss.Send(map[string]string{"mt": "Unwanted"}); err != nil {
 				t.Fatal(err)
 			}
@@ -225,12 +233,7 @@ func TestCloseWithoutDrainingEndsEveryGoroutine(t *testing.T) {
 // ReadAhead+RequestReadAhead messages (rule 8).
 func TestReadAheadIsBoundedInBytes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{Handler: barrierOnly})
-		o := options(srv)
-		o.PingInterval = -1
-		c := dial(t, o)
-		nextAs[appws.ConnectComplete](t, c)
-		ss := nextSession(t, srv)
+		c, ss := memLoggedIn(t, appwstest.Config{Handler: barrierOnly})
 
 		var wg sync.WaitGroup
 		defer wg.Wait()

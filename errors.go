@@ -84,15 +84,18 @@ type LoginError struct {
 	Text string
 }
 
-func (e *LoginError) Error() string {
-	s := "appws: login rejected"
-	if e.Code != "" {
-		s += ": error " + e.Code
+func (e *LoginError) Error() string { return refusal("appws: login rejected", e.Code, e.Text) }
+
+// refusal is the text of an error that carries a server's error code and
+// text.
+func refusal(what, code, text string) string {
+	if code != "" {
+		what += ": error " + code
 	}
-	if e.Text != "" {
-		s += ": " + strconv.Quote(e.Text)
+	if text != "" {
+		what += ": " + strconv.Quote(text)
 	}
-	return s
+	return what
 }
 
 // HandshakeError reports a websocket upgrade the server refused with an HTTP
@@ -210,14 +213,7 @@ type ServiceLoginError struct {
 }
 
 func (e *ServiceLoginError) Error() string {
-	s := "appws: GetServiceLogin for " + strconv.Quote(e.App) + " refused"
-	if e.Code != "" {
-		s += ": error " + e.Code
-	}
-	if e.Text != "" {
-		s += ": " + strconv.Quote(e.Text)
-	}
-	return s
+	return refusal("appws: GetServiceLogin for "+strconv.Quote(e.App)+" refused", e.Code, e.Text)
 }
 
 // CloseError reports a session that the server ended with a websocket close

@@ -119,12 +119,7 @@ func TestSlowMessageIsReadToItsEnd(t *testing.T) {
 // push it back.
 func TestKeepAliveAfterExactlyTheIntervalOfSilence(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{Handler: barrierOnly})
-		o := options(srv)
-		o.PingInterval = -1
-		c := dial(t, o)
-		nextAs[appws.ConnectComplete](t, c)
-		ss := nextSession(t, srv)
+		c, ss := memLoggedIn(t, appwstest.Config{Handler: barrierOnly})
 		keepAlives := func() int {
 			n := 0
 			for _, m := range ss.Received() {
