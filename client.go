@@ -73,6 +73,11 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	return c, nil
 }
 
+// sessionEnv is what a session of c needs.
+func (c *Client) sessionEnv() sessionEnv {
+	return sessionEnv{opts: &c.opts, log: c.log, em: c.em, reqs: c.reqs, stats: &c.stats, nextID: &c.nextID}
+}
+
 // startSession makes s the current session and queues its ConnectComplete,
 // in one step: a Send made on seeing the ConnectComplete finds the session,
 // and the SendResults of sends into it come after the ConnectComplete.
@@ -239,35 +244,6 @@ func (c *Client) Hash(seed, data string) (string, error) {
 	return Hash(key, seed, data), nil
 }
 
-// Close ends the client: it stops reconnecting, writes what is queued, sends
-// a close frame and waits up to CloseTimeout for the server's, then closes
-// the connection. Undelivered Messages are dropped (Closed.Dropped counts
-// them); sends not written get a SendResult with an error. Close may be
-// called from any goroutine, also the one reading Events(), and any number of
-// times; it never waits for the consumer. When it returns, every goroutine of
-// the client has ended, whether or not anyone reads Events(): what was not
-// yet read waits in the channel, Closed last (see rule 7 of Event). It
-// returns nil, also on a client that already ended by itself (its Closed
-// carried the reason).
-func (c *Client) Close() error {
-	c.closeOnce.Do(func() {
-		close(c.closing)
-		c.cancel()
-		c.em.drop()
-		c.mu.Lock()
-		s := c.cur
-		c.mu.Unlock()
-		if s != nil {
-			// A write blocked on a server that does not read ends within
-			// CloseTimeout, not WriteTimeout.
-			s.bc.hurry(c.opts.CloseTimeout)
-		}
-	})
-	<-c.done
-	c.em.finish()
-	return nil
-}
-
 // Ignored returns how many messages from the server the client dropped
 // because they were not AppWebsocket messages (binary, not JSON, not an
 // object, no string "mt") or because they came before login. Each drop is
@@ -283,22 +259,6 @@ func (c *Client) Session() uint64 {
 		return 0
 	}
 	return c.cur.id
-}
-
-// end marks the client ended and queues the final event.
-func (c *Client) end(err error) {
-	c.mu.Lock()
-	c.cur = nil
-	c.ended = true
-	c.mu.Unlock()
-	c.reqs.fail(0, ErrClosed)
-	if err != nil {
-		c.log.Warn("appws: client ended", "err", err.Error())
-	} else {
-		c.log.Info("appws: client closed")
-	}
-	c.em.pushClosed(Closed{Err: err})
-	c.cancel()
 }
 
 // quoteShort quotes s for an error message, cut to 20 bytes and made valid

@@ -144,8 +144,7 @@ func (c *Client) reconnect(bo backoff.BackOff, last uint64, cause error) (*sessi
 		switch {
 		case c.isClosing():
 			if s != nil {
-				s.closeQueue(ErrClosed)
-				s.bc.closeNow()
+				s.abandon()
 			}
 			return nil, attempt, nil
 		case err == nil:
@@ -155,14 +154,5 @@ func (c *Client) reconnect(bo backoff.BackOff, last uint64, cause error) (*sessi
 		}
 		c.log.Warn("appws: reconnect failed", "attempt", attempt, "err", err.Error())
 		cause = err
-	}
-}
-
-func (c *Client) isClosing() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
 	}
 }

@@ -165,9 +165,9 @@ func withSrc(data []byte, env *envelope, src string) []byte {
 	return append(out, data[end:]...)
 }
 
-// deliverReply hands m to the Request waiting for its src, if any.
-func (c *Client) deliverReply(m Message) bool {
-	r := c.reqs.take(m.Src)
+// deliver hands m to the Request waiting for its src, if any.
+func (t *requests) deliver(m Message) bool {
+	r := t.take(m.Src)
 	if r == nil {
 		return false
 	}

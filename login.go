@@ -1,0 +1,246 @@
+// The login (PROTOCOL.md 3): AppChallenge, AppChallengeResult, AppLogin and
+// AppLoginResult on a freshly upgraded connection, with a password or with a
+// login from an Authenticator. connect runs the dial (dial.go) and then this.
+package appws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// loginMsg is one AppLogin to send, with the session key it yields.
+type loginMsg struct {
+	Login
+	info []byte // what goes on the wire as "info" (nil: none)
+}
+
+// appendAppLogin encodes the AppLogin message. The session key is never part
+// of it.
+func (l *loginMsg) appendAppLogin(b []byte) []byte {
+	b = append(b, `{"mt":"AppLogin","app":`...)
+	b = appendJSONString(b, l.App)
+	for _, f := range [...]struct{ k, v string }{
+		{"domain", l.Domain}, {"sip", l.SIP}, {"guid", l.GUID}, {"dn", l.DN},
+	} {
+		b = append(b, ',', '"')
+		b = append(b, f.k...)
+		b = append(b, '"', ':')
+		b = appendJSONString(b, f.v)
+	}
+	if len(l.info) > 0 {
+		b = append(b, `,"info":`...)
+		b = append(b, l.info...)
+	}
+	b = append(b, `,"digest":`...)
+	b = appendJSONString(b, l.Digest)
+	if l.PbxObj != "" {
+		b = append(b, `,"pbxObj":`...)
+		b = appendJSONString(b, l.PbxObj)
+	}
+	return append(b, '}')
+}
+
+// maxChallenge bounds the challenge we accept; innovaphone's are 16
+// characters.
+const maxChallenge = 64
+
+// connect dials the server (dial) and logs in. ctx aborts both. The
+// returned session's loops are not started yet.
+func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
+	o := &c.opts
+	d, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn, bc := d.conn, d.bc
+
+	lctx, cancel := context.WithTimeout(ctx, o.LoginTimeout)
+	defer cancel()
+	stop := context.AfterFunc(lctx, bc.closeNow) // ctx or the timeout ends the login
+	s := newSession(c.sessionEnv(), id, conn, bc)
+	s.rawFrames = d.rawFrames
+	err = c.login(lctx, s)
+	if !stop() || err != nil {
+		bc.closeNow()
+		if err == nil || lctx.Err() != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &TimeoutError{Op: "login", After: o.LoginTimeout}
+		}
+		return nil, err
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	return s, nil
+}
+
+// appendAppChallenge encodes the AppChallenge message: exactly
+// {"mt":"AppChallenge"}, plus "user" and "appObj" only when set (innovaphone's
+// 14r1 and later clients send them). Both are valid UTF-8, as Options
+// validation ensures.
+func appendAppChallenge(b []byte, user, appObj string) []byte {
+	b = append(b, `{"mt":"AppChallenge"`...)
+	if user != "" {
+		b = append(b, `,"user":`...)
+		b = appendJSONString(b, user)
+	}
+	if appObj != "" {
+		b = append(b, `,"appObj":`...)
+		b = appendJSONString(b, appObj)
+	}
+	return append(b, '}')
+}
+
+// login runs the AppChallenge / AppLogin exchange on s's connection.
+func (c *Client) login(ctx context.Context, s *session) error {
+	o := &c.opts
+	if err := s.conn.WriteMessage(websocket.TextMessage, appendAppChallenge(nil, o.User, o.AppObj)); err != nil {
+		return fmt.Errorf("appws: send AppChallenge: %w", err)
+	}
+	cr, err := c.readLoginReply(s, "AppChallengeResult")
+	if err != nil {
+		return err
+	}
+	var sysClient bool
+	switch sc := string(bytes.TrimSpace(cr["sysClient"])); sc {
+	case "true":
+		sysClient = true
+	case "", "false", "null":
+	default:
+		return &ProtocolError{"AppChallengeResult's sysClient is not a boolean"}
+	}
+	challenge, err := parseChallenge(cr["challenge"])
+	if err != nil {
+		return err
+	}
+
+	var l loginMsg
+	if o.Authenticator != nil {
+		got, err := o.Authenticator.GetLogin(ctx, o.App, challenge)
+		if err != nil {
+			if errors.Is(err, ErrAuthenticatorClosed) {
+				return ErrAuthenticatorClosed
+			}
+			return fmt.Errorf("appws: authenticator: %w", err)
+		}
+		if got == nil {
+			return errors.New("appws: authenticator returned no login")
+		}
+		l.Login = *got
+		if _, err := CanonicalInfo(got.Info); err != nil {
+			return &ProtocolError{"the login's info is not a JSON object"}
+		}
+		if t := bytes.TrimSpace(got.Info); len(t) > 0 && string(t) != "null" {
+			l.info = got.Info
+		}
+	} else {
+		pw := o.Password
+		if sysClient {
+			pw = ""
+		}
+		l.Login = Login{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, PbxObj: o.PbxObj}
+		l.info = c.info
+		l.Digest = digestCanonical(o.App, o.Domain, o.SIP, o.GUID, o.DN, c.info, challenge, pw)
+		l.SessionKey = SessionKey(challenge, pw)
+	}
+	if err := s.conn.WriteMessage(websocket.TextMessage, l.appendAppLogin(nil)); err != nil {
+		return fmt.Errorf("appws: send AppLogin: %w", err)
+	}
+	lr, err := c.readLoginReply(s, "AppLoginResult")
+	if err != nil {
+		return err
+	}
+	if string(bytes.TrimSpace(lr["ok"])) != "true" {
+		return newLoginError(jsonText(lr["error"]), jsonText(lr["errorText"]))
+	}
+	s.key = l.SessionKey
+	s.domain = jsonText(lr["domain"])
+	return nil
+}
+
+// readLoginReply reads until the message with mt want and returns its
+// top-level members, to be looked up by their exact, case-sensitive keys.
+// Other messages before login are dropped, as the protocol says; the other
+// login reply out of order is a protocol error.
+func (c *Client) readLoginReply(s *session, want string) (map[string]json.RawMessage, error) {
+	for {
+		typ, data, err := s.conn.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				return nil, &ReadLimitError{Limit: c.opts.ReadLimit}
+			}
+			return nil, fmt.Errorf("appws: waiting for %s: %w", want, disconnectError(err))
+		}
+		if typ != websocket.TextMessage {
+			c.stats.ignored.Add(1)
+			c.log.Warn("appws: ignored a binary message before login", "size", len(data))
+			continue
+		}
+		m, err := ParseMessage(data)
+		switch {
+		case err != nil:
+			c.stats.ignored.Add(1)
+			c.log.Warn("appws: ignored a message before login", "size", len(data), "reason", err.Error())
+			continue
+		case m.MT == want:
+			var fields map[string]json.RawMessage
+			if err := json.Unmarshal(data, &fields); err != nil {
+				return nil, &ProtocolError{want + " cannot be decoded"}
+			}
+			return fields, nil
+		case m.MT == "AppChallengeResult" || m.MT == "AppLoginResult":
+			return nil, &ProtocolError{m.MT + " while waiting for " + want}
+		}
+		c.stats.ignored.Add(1)
+		c.log.Warn("appws: dropped a message that came before login", "mt", m.MT, "size", len(data))
+	}
+}
+
+// parseChallenge accepts the challenge as a string or, as old PBX builds sent
+// it, a JSON number (its literal text). The error never shows the challenge.
+func parseChallenge(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	var ch string
+	switch {
+	case len(raw) == 0:
+		return "", &ProtocolError{"AppChallengeResult has no challenge"}
+	case raw[0] == '"':
+		if err := json.Unmarshal(raw, &ch); err != nil {
+			return "", &ProtocolError{"AppChallengeResult has a bad challenge"}
+		}
+	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
+		ch = string(raw)
+	default:
+		return "", &ProtocolError{"AppChallengeResult's challenge is neither string nor number"}
+	}
+	if ch == "" || len(ch) > maxChallenge {
+		return "", &ProtocolError{"AppChallengeResult's challenge has " + strconv.Itoa(len(ch)) + " characters"}
+	}
+	for i := 0; i < len(ch); i++ {
+		if ch[i] < 0x21 || ch[i] > 0x7e {
+			return "", &ProtocolError{"AppChallengeResult's challenge has a character that is not printable ASCII"}
+		}
+	}
+	return ch, nil
+}
+
+// jsonText returns a JSON string's value, or any other JSON value's literal
+// text; "" for none or null.
+func jsonText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
