@@ -54,32 +54,14 @@ func (c *Client) authDone() <-chan struct{} {
 	return nil
 }
 
-// firstLogin is Dial's part: connect until a login succeeds, retrying
-// transient failures with AutoReconnect until ctx ends.
+// firstLogin is Dial's part: log in to session 1, retrying transient
+// failures with AutoReconnect until ctx ends.
 func (c *Client) firstLogin(ctx context.Context) (*session, int, error) {
-	bo := newBackoff(&c.opts)
-	for attempt := 1; ; attempt++ {
-		s, err := c.connect(ctx, 1)
-		if err == nil {
-			c.log.Info("appws: connected", "url", redactURL(c.opts.URL), "session", s.id, "domain", s.domain)
-			return s, attempt, nil
-		}
-		c.log.Warn("appws: connect failed", "attempt", attempt, "err", err.Error())
-		if !c.opts.AutoReconnect || isPermanent(err) || ctx.Err() != nil {
-			return nil, attempt, err
-		}
-		delay := bo.NextBackOff()
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, attempt, fmt.Errorf("appws: dial: %w; last error: %w", ctx.Err(), err)
-		case <-c.authDone():
-			t.Stop()
-			return nil, attempt, ErrAuthenticatorClosed
-		}
+	s, attempts, err := c.loginLoop(ctx, newBackoff(&c.opts), 0, nil)
+	if err == nil {
+		c.log.Info("appws: connected", "url", redactURL(c.opts.URL), "session", s.id, "domain", s.domain)
 	}
+	return s, attempts, err
 }
 
 // supervise serves the session Dial established and every later one, until
@@ -120,29 +102,52 @@ func (c *Client) supervise(s *session) {
 	}
 }
 
-// reconnect reports the loss of session last and tries again until a login
-// succeeds (the new session), Close is called (nil, nil) or the
-// Authenticator is closed (its error). Every other failure is retried with
-// the backoff, a rejected login and an HTTP 401/403/404 included: a PBX that
-// restarts or updates refuses for a while, and innovaphone's own clients
-// ride that out.
+// reconnect reports the loss of session last and logs in to the next one:
+// see loginLoop.
 func (c *Client) reconnect(bo backoff.BackOff, last uint64, cause error) (*session, int, error) {
+	return c.loginLoop(c.ctx, bo, last, cause)
+}
+
+// loginLoop is the one retry loop, for the first login (last == 0) and for
+// every reconnect: connect and log in until it works, backing off between
+// attempts. It returns the new session and how many attempts it took.
+//
+//   - The first login (Dial) tries at once, and gives up when ctx ends, on
+//     any failure without AutoReconnect, and on a permanent one (a rejected
+//     login, HTTP 4xx, an untrusted certificate): a wrong password must not
+//     retry for ever.
+//   - A reconnect reports each failure as Disconnected (the loss of session
+//     last first, with cause) and waits its backoff before each attempt. It
+//     retries every failure, a rejected login and HTTP 401/403/404
+//     included: a PBX that restarts or updates refuses for a while. ctx
+//     ending (Close) returns nil, nil.
+//
+// Both end with ErrAuthenticatorClosed when the Authenticator closes.
+func (c *Client) loginLoop(ctx context.Context, bo backoff.BackOff, last uint64, cause error) (*session, int, error) {
+	reconnecting := last > 0
 	for attempt := 1; ; attempt++ {
-		delay := bo.NextBackOff()
-		c.em.pushLife(Disconnected{Session: last, Err: cause, RetryIn: delay, Attempt: attempt})
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-c.closing:
-			t.Stop()
-			return nil, attempt, nil
-		case <-c.authDone():
-			t.Stop()
-			return nil, attempt, ErrAuthenticatorClosed
+		if reconnecting || attempt > 1 {
+			delay := bo.NextBackOff()
+			if reconnecting {
+				c.em.pushLife(Disconnected{Session: last, Err: cause, RetryIn: delay, Attempt: attempt})
+			}
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				if reconnecting {
+					return nil, attempt, nil
+				}
+				return nil, attempt, fmt.Errorf("appws: dial: %w; last error: %w", ctx.Err(), cause)
+			case <-c.authDone():
+				t.Stop()
+				return nil, attempt, ErrAuthenticatorClosed
+			}
 		}
-		s, err := c.connect(c.ctx, last+1)
+		s, err := c.connect(ctx, last+1)
 		switch {
-		case c.isClosing():
+		case reconnecting && ctx.Err() != nil: // closed meanwhile
 			if s != nil {
 				s.abandon()
 			}
@@ -151,8 +156,12 @@ func (c *Client) reconnect(bo backoff.BackOff, last uint64, cause error) (*sessi
 			return s, attempt, nil
 		case errors.Is(err, ErrAuthenticatorClosed):
 			return nil, attempt, err
+		case !reconnecting && (!c.opts.AutoReconnect || isPermanent(err) || ctx.Err() != nil):
+			c.log.Warn("appws: connect failed", "attempt", attempt, "err", err.Error())
+			return nil, attempt, err
 		}
-		c.log.Warn("appws: reconnect failed", "attempt", attempt, "err", err.Error())
+		c.log.Warn("appws: connect failed", "session", last+1, "attempt", attempt, "err", err.Error())
 		cause = err
 	}
 }
+

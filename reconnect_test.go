@@ -135,7 +135,7 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 	c := dial(t, o)
 
 	var mu sync.Mutex
-	accepted := map[uint64]bool{}
+	var accepted idTally
 	stop := make(chan struct{})
 	var senders sync.WaitGroup
 	for range 4 {
@@ -152,7 +152,7 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 				switch {
 				case err == nil:
 					mu.Lock()
-					accepted[id] = true
+					accepted.add(id)
 					mu.Unlock()
 				case errors.Is(err, appws.ErrNotConnected):
 					time.Sleep(time.Millisecond)
@@ -164,7 +164,7 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 		}()
 	}
 
-	results := map[uint64]int{}
+	var results idTally
 	var order eventOrder
 	const restarts = 20
 	for logins := 0; logins <= restarts; {
@@ -178,7 +178,7 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 				srv.DropAll()
 			}
 		case appws.SendResult:
-			results[ev.ID]++
+			results.add(ev.ID)
 		}
 	}
 	close(stop)
@@ -191,7 +191,7 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 		order.check(t, ev)
 		switch ev := ev.(type) {
 		case appws.SendResult:
-			results[ev.ID]++
+			results.add(ev.ID)
 		case appws.Closed:
 			// The senders ran ahead of this loop: what did not fit in the
 			// channel's buffer when Close returned is counted instead
@@ -201,15 +201,10 @@ func TestReconnectAfterServerRestarts(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(accepted) == 0 {
+	if accepted.n == 0 {
 		t.Fatal("no send was accepted")
 	}
-	checkResults(t, accepted, results, undelivered)
-	for id := range results {
-		if !accepted[id] {
-			t.Errorf("SendResult for unknown id %d", id)
-		}
-	}
+	checkResults(t, &accepted, &results, undelivered)
 	if order.sessions != restarts+1 {
 		t.Errorf("%d sessions, want %d", order.sessions, restarts+1)
 	}

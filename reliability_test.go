@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,7 +160,7 @@ func soakGeneration(t *testing.T, srv *appwstest.Server, rng *rand.Rand, deadlin
 	// Senders: several goroutines send all the time.
 	var (
 		amu      sync.Mutex
-		accepted = map[uint64]bool{}
+		accepted idTally
 		sendErrs []error
 		swg      sync.WaitGroup
 		reqOK    atomic.Int64
@@ -197,8 +195,8 @@ func soakGeneration(t *testing.T, srv *appwstest.Server, rng *rand.Rand, deadlin
 				switch {
 				case err == nil:
 					amu.Lock()
-					accepted[id] = true
-					ahead := len(accepted) - int(consumer.seen.Load())
+					accepted.add(id)
+					ahead := accepted.n - int(consumer.seen.Load())
 					amu.Unlock()
 					// Send never waits for the consumer, so a sender
 					// must pace itself: this one keeps the test's own
@@ -318,18 +316,13 @@ func soakGeneration(t *testing.T, srv *appwstest.Server, rng *rand.Rand, deadlin
 	for _, err := range sendErrs {
 		t.Errorf("Send: unexpected error %v", err)
 	}
-	checkResults(t, accepted, consumer.results, consumer.undelivered)
-	for id, n := range consumer.results {
-		if !accepted[id] {
-			t.Errorf("SendResult for id %d (%d times), which no Send returned", id, n)
-		}
-	}
+	checkResults(t, &accepted, &consumer.results, consumer.undelivered)
 	for _, e := range consumer.errs {
 		t.Error(e)
 	}
 	stats.sessions += consumer.sessions
 	stats.disconnects += consumer.disconnects
-	stats.accepted += len(accepted)
+	stats.accepted += accepted.n
 	stats.resultsOK += consumer.resultsOK
 	stats.resultsErr += consumer.resultsErr
 	stats.messages += consumer.messages
@@ -337,28 +330,60 @@ func soakGeneration(t *testing.T, srv *appwstest.Server, rng *rand.Rand, deadlin
 	stats.requestsErr += int(reqErr.Load())
 }
 
+// idTally counts events per send id in a byte per id: the soak's millions
+// of sends must not make the test's own bookkeeping the largest thing on
+// the heap. Send ids start at 1 and grow by one.
+type idTally struct {
+	c []uint8
+	n int // how many adds
+}
+
+func (t *idTally) add(id uint64) {
+	for uint64(len(t.c)) <= id {
+		t.c = append(t.c, make([]uint8, max(1024, len(t.c)))...)
+	}
+	if t.c[id] < 255 {
+		t.c[id]++
+	}
+	t.n++
+}
+
+func (t *idTally) get(id uint64) int {
+	if id >= uint64(len(t.c)) {
+		return 0
+	}
+	return int(t.c[id])
+}
+
 // checkResults checks that every accepted send got exactly one SendResult,
-// except that Close may have left out the newest ones, undelivered at most,
-// for a consumer that lagged behind the senders (API rule 7).
-func checkResults(t *testing.T, accepted map[uint64]bool, results map[uint64]int, undelivered int) {
+// and none came for anything else, except that Close may have left out the
+// newest ones, undelivered at most, for a consumer that lagged behind the
+// senders (API rule 7).
+func checkResults(t *testing.T, accepted, results *idTally, undelivered int) {
 	t.Helper()
-	ids := slices.Sorted(maps.Keys(accepted))
-	missing := 0
-	for i, id := range ids {
-		switch n := results[id]; {
-		case n == 0 && missing == 0:
-			missing = len(ids) - i // from here on, none may have come
-			if missing > undelivered {
-				t.Errorf("send %d and %d after it have no SendResult; Closed.Undelivered is %d", id, missing-1, undelivered)
-				return
-			}
+	missing, last := 0, uint64(0)
+	for id := uint64(1); id < uint64(max(len(accepted.c), len(results.c))); id++ {
+		n := results.get(id)
+		switch a := accepted.get(id); {
+		case a == 0 && n > 0:
+			t.Errorf("%d SendResults for id %d, which no Send returned", n, id)
+			return
+		case a == 0:
+		case a > 1:
+			t.Errorf("id %d returned by %d Sends", id, a)
+			return
 		case n == 0:
+			missing++
+			last = id
 		case missing > 0:
-			t.Errorf("send %d has a SendResult after an older send had none", id)
+			t.Errorf("send %d has a SendResult after send %d had none", id, last)
 			return
 		case n != 1:
 			t.Errorf("send %d: %d SendResults", id, n)
 		}
+	}
+	if missing > undelivered {
+		t.Errorf("%d sends, the newest %d, have no SendResult; Closed.Undelivered is %d", missing, last, undelivered)
 	}
 }
 
@@ -394,7 +419,7 @@ type soakConsumer struct {
 	upC chan struct{} // closed and replaced at every ConnectComplete
 
 	// Written by run only; read after done.
-	results               map[uint64]int
+	results               idTally
 	resultsOK, resultsErr int
 	sessions, disconnects int
 	messages              int
@@ -407,7 +432,7 @@ type soakConsumer struct {
 func newSoakConsumer(c *appws.Client, seed uint64, refusals *atomic.Int32) *soakConsumer {
 	return &soakConsumer{
 		c: c, rng: rand.New(rand.NewPCG(seed, 1)), refusals: refusals,
-		done: make(chan struct{}), upC: make(chan struct{}), results: map[uint64]int{},
+		done: make(chan struct{}), upC: make(chan struct{}),
 	}
 }
 
@@ -486,7 +511,7 @@ func (k *soakConsumer) run() {
 			k.c.MessageComplete()
 		case appws.SendResult:
 			k.seen.Add(1)
-			k.results[ev.ID]++
+			k.results.add(ev.ID)
 			if ev.Err == nil {
 				k.resultsOK++
 			} else {
