@@ -12,7 +12,7 @@ import (
 	"github.com/appwebsocket/appws/appwstest"
 )
 
-// The demo shows one whole session on loopback: the in-process test server
+// The demo shows one whole session in memory: the in-process test server
 // plays an app service that echoes requests and pushes a notification after
 // a "Subscribe"; the library logs in to it, sends, receives, uses the session
 // key and closes.

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	appws [demo]                 run a self-contained demo on loopback
+//	appws [demo]                 run a self-contained demo in memory
 //	appws connect -url URL -app NAME [flags]
 //	                             log in, send JSON lines from stdin, print events as JSON lines
 //	appws serve -app NAME[=PASSWORD|=@FILE|=env:VAR] ... [flags]
@@ -15,8 +15,9 @@
 //	appws version
 //
 // Without arguments appws runs the demo: it starts the in-process test server
-// of package appwstest, logs in with the appws library and prints the session
-// as it happens. It needs nothing but loopback.
+// of package appwstest in memory, logs in with the appws library and prints
+// the session as it happens. It needs no network, and its output is the same
+// every run (fixed challenge and password).
 //
 // connect logs in to a real server (a PBX app object, an app service, the App
 // Platform manager). The password comes from the environment variable
@@ -96,7 +97,7 @@ type stdio struct {
 
 func commands() []command {
 	return []command{
-		{"demo", "run a self-contained demo of the library on loopback (the default)", runDemo},
+		{"demo", "run a self-contained demo of the library in memory (the default)", runDemo},
 		{"connect", "log in to a server, send JSON lines from stdin, print events as JSON lines", runConnect},
 		{"serve", "run a local AppWebsocket test server (echo service)", runServe},
 		{"digest", "print the login digest for a challenge", runDigest},

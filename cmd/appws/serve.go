@@ -87,7 +87,7 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 	// The URL comes first and alone on stdout, for scripts.
 	fmt.Fprintln(std.out, srv.URL)
 	names := slices.Sorted(maps.Keys(apps))
-	log.Info("appws serve: listening; Ctrl-C stops", "url", srv.URL, "apps", strings.Join(names, ","))
+	log.Info("appws serve: listening; Ctrl-C or SIGTERM stops", "url", srv.URL, "apps", strings.Join(names, ","))
 
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	var wg sync.WaitGroup
