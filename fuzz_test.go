@@ -3,10 +3,12 @@ package appws_test
 import (
 	"bytes"
 	"context"
+	"crypto/rc4"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -231,22 +233,22 @@ func fuzzLogin(t *testing.T, cr, lr []byte) {
 	o := srv.options()
 	o.ReadLimit = 1 << 20
 	c, err := appws.Dial(context.Background(), o)
-	want, challenge, sysClient := loginOracle(cr, lr)
+	wants, challenge, sysClient := loginOracle(cr, lr)
 	if err != nil {
 		if !strings.HasPrefix(err.Error(), "appws: ") {
 			t.Fatalf("error %q lacks the appws: prefix", err)
 		}
-		if got := kindOf(err); got != want {
-			t.Fatalf("Dial = %v: kind %d, want %d\nreplies %q\n%q", err, got, want, cr, lr)
+		if got := kindOf(err); !slices.Contains(wants, got) {
+			t.Fatalf("Dial = %v: kind %d, want one of %v\nreplies %q\n%q", err, got, wants, cr, lr)
 		}
-		if want != login && len(err.Error()) > 200 {
+		if got := kindOf(err); got != login && len(err.Error()) > 200 {
 			t.Fatalf("error of %d bytes", len(err.Error()))
 		}
 		return
 	}
 	defer closeAndDrain(t, c)
-	if want != success {
-		t.Fatalf("Dial succeeded, want kind %d\nreplies %q\n%q", want, cr, lr)
+	if !slices.Contains(wants, success) {
+		t.Fatalf("Dial succeeded, want one of %v\nreplies %q\n%q", wants, cr, lr)
 	}
 	pw := testPass
 	if sysClient {
@@ -272,65 +274,94 @@ func fuzzLogin(t *testing.T, cr, lr []byte) {
 // success extends loginOutcome for the oracle.
 const success loginOutcome = 100
 
-// loginOracle says what Dial must make of the replies cr and lr (the
-// scripted server sends lr only after an AppLogin), from encoding/json and
-// PROTOCOL.md section 3: mt matched exactly; the challenge a string or
-// number literal of 1 to 64 printable ASCII characters; success exactly when
-// "ok" is the JSON literal true.
-func loginOracle(cr, lr []byte) (want loginOutcome, challenge string, sysClient bool) {
-	m, err := appws.ParseMessage(cr)
+// loginOracle says what Dial may make of the replies cr and lr (the scripted
+// server sends lr only after an AppLogin). It derives the outcome from the
+// bytes with encoding/json and the rules of PROTOCOL.md section 3 as
+// written, without the library's helpers:
+//   - a message is a JSON object in UTF-8 with a string "mt", keys matched
+//     exactly; anything else is not a login reply and is ignored, so the
+//     login times out;
+//   - AppLoginResult before AppChallengeResult, or AppChallengeResult
+//     twice, breaks the exchange: a protocol error;
+//   - the challenge is a string, or a number used as its literal text, of
+//     at most 16 printable single-byte characters; longer ones, and ones
+//     with a space, the protocol leaves open: a protocol error or a login
+//     with the challenge as given are both right;
+//   - "sysClient": true means the empty password; "sysClient" absent, null
+//     or false does not; other values the protocol leaves open;
+//   - the login succeeds exactly when "ok" is the JSON literal true.
+//
+// wants lists the outcomes that are right; challenge and sysClient are what
+// a successful login must have used.
+func loginOracle(cr, lr []byte) (wants []loginOutcome, challenge string, sysClient bool) {
+	c, mt, ok := oracleMessage(cr)
 	switch {
-	case err != nil || m.MT != "AppChallengeResult" && m.MT != "AppLoginResult":
-		return timeout, "", false // ignored: the client waits on
-	case m.MT == "AppLoginResult":
-		return protocol, "", false
+	case !ok || mt != "AppChallengeResult" && mt != "AppLoginResult":
+		return []loginOutcome{timeout}, "", false
+	case mt == "AppLoginResult":
+		return []loginOutcome{protocol}, "", false
 	}
-	// Keys are exact and case-sensitive: decode into a map, not a struct.
-	var c map[string]json.RawMessage
-	if json.Unmarshal(cr, &c) != nil {
-		return protocol, "", false
-	}
-	switch string(bytes.TrimSpace(c["sysClient"])) {
+	var open bool // the protocol leaves this challenge result open
+	switch string(c["sysClient"]) {
 	case "true":
 		sysClient = true
 	case "", "false", "null":
 	default:
-		return protocol, "", false
+		open = true
 	}
-	raw := bytes.TrimSpace(c["challenge"])
+	raw := c["challenge"]
 	switch {
 	case len(raw) > 0 && raw[0] == '"':
 		if json.Unmarshal(raw, &challenge) != nil {
-			return protocol, "", false
+			return []loginOutcome{protocol}, "", false
 		}
 	case len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'):
 		challenge = string(raw)
 	default:
-		return protocol, "", false
+		return []loginOutcome{protocol}, "", false
 	}
-	if challenge == "" || len(challenge) > 64 {
-		return protocol, "", false
+	if challenge == "" {
+		return []loginOutcome{protocol}, "", false
+	}
+	if len(challenge) > 16 {
+		open = true
 	}
 	for i := 0; i < len(challenge); i++ {
-		if challenge[i] < 0x21 || challenge[i] > 0x7e {
-			return protocol, "", false
+		switch b := challenge[i]; {
+		case b == ' ':
+			open = true
+		case b < 0x21 || b > 0x7e:
+			return []loginOutcome{protocol}, "", false
 		}
 	}
-	m, err = appws.ParseMessage(lr)
+	if open {
+		wants = append(wants, protocol)
+	}
+	r, mt, ok := oracleMessage(lr)
 	switch {
-	case err != nil || m.MT != "AppChallengeResult" && m.MT != "AppLoginResult":
-		return timeout, challenge, sysClient
-	case m.MT == "AppChallengeResult":
-		return protocol, challenge, sysClient
+	case !ok || mt != "AppChallengeResult" && mt != "AppLoginResult":
+		return append(wants, timeout), challenge, sysClient
+	case mt == "AppChallengeResult":
+		return append(wants, protocol), challenge, sysClient
+	case string(r["ok"]) != "true":
+		return append(wants, login), challenge, sysClient
 	}
-	var r map[string]json.RawMessage
-	if json.Unmarshal(lr, &r) != nil {
-		return protocol, challenge, sysClient
+	return append(wants, success), challenge, sysClient
+}
+
+// oracleMessage decodes b as an AppWebsocket message with encoding/json:
+// a JSON object in valid UTF-8 (encoding/json would replace invalid bytes,
+// not refuse them) whose exact key "mt" holds a string. Its fields are
+// keyed exactly; a duplicate key's last value counts.
+func oracleMessage(b []byte) (fields map[string]json.RawMessage, mt string, ok bool) {
+	if !utf8.Valid(b) || json.Unmarshal(b, &fields) != nil || fields == nil {
+		return nil, "", false
 	}
-	if string(bytes.TrimSpace(r["ok"])) != "true" {
-		return login, challenge, sysClient
+	raw, has := fields["mt"]
+	if !has || string(raw) == "null" || json.Unmarshal(raw, &mt) != nil {
+		return nil, "", false
 	}
-	return success, challenge, sysClient
+	return fields, mt, true
 }
 
 // FuzzServiceLoginResult: whatever the PBX answers to GetServiceLogin,
@@ -341,6 +372,7 @@ func loginOracle(cr, lr []byte) (want loginOutcome, challenge string, sysClient 
 func FuzzServiceLoginResult(f *testing.F) {
 	f.Add([]byte(`{"api":"Services","mt":"GetServiceLoginResult","src":$SRC,"app":"t","digest":"d","salt":"s","key":"00ff"}`))
 	f.Add([]byte(`{"mt":"GetServiceLoginResult","src":$SRC,"error":"no"}`))
+	f.Add([]byte(`{"mt":"GetServiceLoginResult","src":$SRC,"digest":"d","salt":"s","key":"00ff","KEY":"not hex"}`))
 	f.Fuzz(func(t *testing.T, reply []byte) {
 		synctest.Test(t, func(t *testing.T) { fuzzServiceLogin(t, reply) })
 	})
@@ -375,35 +407,86 @@ func fuzzServiceLogin(t *testing.T, reply []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	l, err := appws.ServicesAuthenticator(pbx).GetLogin(ctx, "target", "1234")
+	if errors.Is(err, context.DeadlineExceeded) {
+		return // no reply carried the src
+	}
+	want, why := serviceLoginOracle(sent, ss.SessionKey())
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return // no reply carried the src
-		}
 		if !strings.HasPrefix(err.Error(), "appws: ") {
 			t.Fatalf("error %q lacks the appws: prefix", err)
 		}
 		if len(err.Error()) > 200 {
 			t.Fatalf("error of %d bytes echoes the reply", len(err.Error()))
 		}
+		if want != nil {
+			t.Fatalf("GetLogin = %v for the valid reply %q", err, sent)
+		}
 		return
 	}
-	var r struct {
-		MT, App, Domain, SIP, GUID, DN, PbxObj string
-		Info                                   json.RawMessage
-		Digest, Salt, Key                      string
+	if want == nil {
+		t.Fatalf("a login from reply %q, which %s", sent, why)
 	}
-	if err := json.Unmarshal(sent, &r); err != nil {
-		t.Fatalf("a login from a reply encoding/json cannot decode: %q", sent)
+	if l.SessionKey != want.SessionKey {
+		t.Fatalf("session key %q, want %q", l.SessionKey, want.SessionKey)
 	}
-	if r.MT != "GetServiceLoginResult" || r.Digest == "" || r.Key == "" {
-		t.Fatalf("a login from reply %q", sent)
-	}
-	key, err := appws.Decrypt(ss.SessionKey(), r.Salt, r.Key)
-	if err != nil || l.SessionKey != key {
-		t.Fatalf("session key %q, want %q (%v)", l.SessionKey, key, err)
-	}
-	if l.App != r.App || l.Domain != r.Domain || l.SIP != r.SIP || l.GUID != r.GUID || l.DN != r.DN ||
-		l.PbxObj != r.PbxObj || l.Digest != r.Digest || !bytes.Equal(l.Info, r.Info) {
+	if l.App != want.App || l.Domain != want.Domain || l.SIP != want.SIP || l.GUID != want.GUID || l.DN != want.DN ||
+		l.PbxObj != want.PbxObj || l.Digest != want.Digest || !bytes.Equal(l.Info, want.Info) {
 		t.Fatalf("login %+v differs from reply %q", l, sent)
 	}
+}
+
+// serviceLoginOracle returns the login a GetServiceLoginResult reply
+// carries, or nil and why it carries none, by PROTOCOL.md 3.3 and
+// encoding/json: keys exact and case-sensitive (a map, not a struct, whose
+// field matching ignores case); a string field may be absent or null (then
+// ""); "error" other than absent, null or false is a refusal; digest and
+// key are required; key is the hex of the target's session key encrypted
+// under pbxKey with salt as the seed.
+func serviceLoginOracle(reply []byte, pbxKey string) (*appws.Login, string) {
+	f, mt, ok := oracleMessage(reply)
+	if !ok {
+		return nil, "is not a message"
+	}
+	str := func(key string, dst *string) bool {
+		raw, has := f[key]
+		return !has || string(raw) == "null" || json.Unmarshal(raw, dst) == nil
+	}
+	var l appws.Login
+	var salt, encKey string
+	for key, dst := range map[string]*string{
+		"app": &l.App, "domain": &l.Domain, "sip": &l.SIP, "guid": &l.GUID, "dn": &l.DN,
+		"pbxObj": &l.PbxObj, "digest": &l.Digest, "salt": &salt, "key": &encKey,
+	} {
+		if !str(key, dst) {
+			return nil, "has a " + key + " that is not a string"
+		}
+	}
+	switch e := string(f["error"]); {
+	case e != "" && e != "null" && e != "false":
+		return nil, "has an error"
+	case mt != "GetServiceLoginResult":
+		return nil, "has mt " + mt
+	case l.Digest == "" || encKey == "":
+		return nil, "has no digest or key"
+	}
+	if info := f["info"]; len(info) > 0 && string(info) != "null" {
+		l.Info = info
+	}
+	b, err := hex.DecodeString(encKey)
+	if err != nil {
+		return nil, "has a key that is not hex"
+	}
+	if len(b) > 0 {
+		// RC4 under salt ":" pbxKey, PROTOCOL.md section 4. RC4's key
+		// schedule reads at most 256 bytes of the key; crypto/rc4 refuses
+		// longer keys instead.
+		k := []byte(salt + ":" + pbxKey)
+		rc, err := rc4.NewCipher(k[:min(len(k), 256)])
+		if err != nil {
+			panic(err)
+		}
+		rc.XORKeyStream(b, b)
+	}
+	l.SessionKey = string(b)
+	return &l, ""
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -33,11 +34,13 @@ func runConnect(ctx context.Context, args []string, std stdio) int {
 			"as they came, the others as {\"event\":\"connect\"|\"sendResult\"|\"disconnected\"|\"closed\",...}.\n"+
 			"Status goes to stderr. At the end of input appws waits for the send results\n"+
 			"and until the server was quiet for -linger, then closes; Ctrl-C closes at once.\n"+
+			"It exits 1 when an input line was not sent (stderr says which and why), the\n"+
+			"connection was lost or the login failed; 0 when everything was sent.\n"+
 			"\n"+
 			"The password comes from -password-file or APPWS_PASSWORD. innovaphone's\n"+
 			"JavaScript client logs in to an app service with -sip NAME -dn Admin\n"+
 			"-guid 00000000000000000000000000000000 -pbxobj NAME.")
-	url := fs.String("url", "", "server `URL`, ws:// or wss:// (required)")
+	rawURL := fs.String("url", "", "server `URL`, ws:// or wss:// (required)")
 	l := addLoginFlags(fs)
 	pbxObj := fs.String("pbxobj", "", "login pbxObj (not covered by the digest)")
 	reconnect := fs.Bool("reconnect", false, "reconnect after a lost connection, with backoff")
@@ -49,15 +52,19 @@ func runConnect(ctx context.Context, args []string, std stdio) int {
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
-	if *url == "" || *l.app == "" {
+	if *rawURL == "" || *l.app == "" {
 		return usageError(fs, std, "-url and -app are required")
 	}
+	if err := checkURL(*rawURL); err != nil {
+		return usageError(fs, std, "%v", err)
+	}
+	shown := shownURL(*rawURL)
 	pw, code, ok := needPassword(fs, *l.pwFile, std)
 	if !ok {
 		return code
 	}
 	opts := appws.Options{
-		URL:           *url,
+		URL:           *rawURL,
 		App:           *l.app,
 		Password:      pw,
 		Domain:        *l.domain,
@@ -91,20 +98,20 @@ func runConnect(ctx context.Context, args []string, std stdio) int {
 
 	if *reconnect {
 		// Dial retries quietly until dialTimeout: say what is going on.
-		fmt.Fprintf(std.errOut, "appws connect: connecting to %s (retrying for up to %v)\n", *url, dialTimeout)
+		fmt.Fprintf(std.errOut, "appws connect: connecting to %s (retrying for up to %v)\n", shown, dialTimeout)
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	c, err := appws.Dial(dctx, opts)
 	cancel()
 	if err != nil {
-		fmt.Fprintf(std.errOut, "appws connect: %s\n", dialFailure(*url, err))
+		fmt.Fprintf(std.errOut, "appws connect: %s\n", dialFailure(shown, err))
 		var ce *appws.ConfigError
 		if errors.As(err, &ce) {
 			return exitUsage
 		}
 		return exitFail
 	}
-	fmt.Fprintf(std.errOut, "appws connect: connected to %s as app %q; reading JSON messages from stdin, one per line\n", *url, *l.app)
+	fmt.Fprintf(std.errOut, "appws connect: connected to %s as app %q; reading JSON messages from stdin, one per line\n", shown, *l.app)
 	cs := &connectSession{c: c, std: std, linger: *linger}
 	return cs.run(ctx)
 }
@@ -130,40 +137,69 @@ func tlsConfig(caFile string, insecure bool) (*tls.Config, error) {
 	return tc, nil
 }
 
-// dialFailure says in one line why Dial failed.
-func dialFailure(url string, err error) string {
+// dialFailure says in one line why Dial failed. shown is the URL as it may
+// be printed (without a password).
+func dialFailure(shown string, err error) string {
 	var (
 		le *appws.LoginError
 		he *appws.HandshakeError
-		ce *appws.ConfigError
 	)
-	var s string
+	// The library's errors start with "appws: connect to URL: ": the
+	// command's own prefix says as much already.
+	t := errText(err, "connect to "+shown)
 	switch {
 	case errors.As(err, &le):
-		s = "login failed: " + errText(err)
+		return errText(le)
 	case errors.As(err, &he):
-		s = "cannot connect to " + url + ": upgrade refused: HTTP " + he.Status
-	case errors.As(err, &ce):
-		s = errText(err)
-	case errors.Is(err, context.DeadlineExceeded):
-		s = fmt.Sprintf("cannot connect to %s: no login within %v: %s", url, dialTimeout, errText(err))
+		return "cannot connect to " + shown + ": upgrade refused: HTTP " + he.Status
+	case errors.As(err, new(*appws.ConfigError)):
+		return t
 	case errors.Is(err, context.Canceled):
-		s = "interrupted while connecting to " + url
-	default:
-		if t := errText(err); strings.Contains(t, url) {
-			s = "cannot connect: " + t
-		} else {
-			s = "cannot connect to " + url + ": " + t
-		}
+		return "interrupted while connecting to " + shown
+	case errors.Is(err, context.DeadlineExceeded) && !strings.Contains(t, "timed out"):
+		return fmt.Sprintf("cannot connect to %s: no login within %v: %s", shown, dialTimeout, t)
+	}
+	return "cannot connect to " + shown + ": " + t
+}
+
+// errText is err's message on one line, without the library's "appws: "
+// prefix and then without each of prefixes (followed by ": ") in turn:
+// what the command's own prefix says already.
+func errText(err error, prefixes ...string) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	s = strings.TrimPrefix(s, "appws: ")
+	for _, p := range prefixes {
+		s = strings.TrimPrefix(s, p+": ")
 	}
 	return s
 }
 
-// errText is err's message without the library's "appws: " prefix and on
-// one line.
-func errText(err error) string {
-	s := strings.TrimPrefix(err.Error(), "appws: ")
-	return strings.Join(strings.Fields(s), " ")
+// checkURL says what is wrong with a -url that Dial would refuse for its
+// scheme, in words for the command line: the library's ConfigError only
+// says that a URL without a scheme "cannot be parsed".
+func checkURL(raw string) error {
+	scheme, _, ok := strings.Cut(raw, "://")
+	if !ok {
+		return errors.New("-url has no scheme: it must start with ws:// or wss:// (e.g. ws://HOST:PORT/PATH)")
+	}
+	switch strings.ToLower(scheme) {
+	case "ws", "wss":
+		return nil
+	case "http":
+		return errors.New("-url must start with ws:// or wss://, not http:// (use ws:// for the same server)")
+	case "https":
+		return errors.New("-url must start with ws:// or wss://, not https:// (use wss:// for the same server)")
+	}
+	return errors.New("-url must start with ws:// or wss://")
+}
+
+// shownURL returns raw for printing: without the password of its user info.
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the server"
+	}
+	return u.Redacted()
 }
 
 // connectSession runs the event loop of appws connect: events to stdout,
@@ -174,7 +210,10 @@ type connectSession struct {
 	linger time.Duration
 
 	accepted atomic.Int64 // sends accepted by Client.Send
+	refused  atomic.Int64 // input messages Client.Send refused (invalid, not connected, closed)
 	stopped  atomic.Bool  // run has returned: the input reader stays silent
+
+	inputErr error // why reading stdin stopped early; owned by run
 }
 
 // run prints the events until the client ends and returns the exit status.
@@ -195,6 +234,7 @@ func (s *connectSession) run(ctx context.Context) int {
 		input      = inputDone
 		done       = ctx.Done()
 		results    int64
+		failed     int64 // SendResults with an error
 		inputEnded bool
 		closing    bool
 		lostErr    error
@@ -218,11 +258,7 @@ func (s *connectSession) run(ctx context.Context) int {
 		select {
 		case ev, ok := <-s.c.Events():
 			if !ok {
-				if lostErr != nil {
-					fmt.Fprintf(s.std.errOut, "appws connect: connection lost: %s\n", errText(lostErr))
-					return exitFail
-				}
-				return exitOK
+				return s.finish(lostErr, failed)
 			}
 			s.print(ev)
 			switch ev := ev.(type) {
@@ -233,6 +269,10 @@ func (s *connectSession) run(ctx context.Context) int {
 				s.c.MessageComplete()
 			case appws.SendResult:
 				results++
+				if ev.Err != nil {
+					failed++
+					fmt.Fprintf(s.std.errOut, "appws connect: send %d failed: %s\n", ev.ID, errText(ev.Err))
+				}
 			case appws.Disconnected:
 				fmt.Fprintf(s.std.errOut, "appws connect: disconnected: %s; retrying in %v\n",
 					errText(ev.Err), ev.RetryIn.Round(time.Millisecond))
@@ -245,7 +285,8 @@ func (s *connectSession) run(ctx context.Context) int {
 		case err := <-input:
 			input = nil
 			if err != nil {
-				fmt.Fprintf(s.std.errOut, "appws connect: stdin: %v\n", err)
+				s.inputErr = err
+				fmt.Fprintf(s.std.errOut, "appws connect: stdin: %v; the rest of the input is not sent\n", err)
 			}
 			inputEnded = true
 			rearm()
@@ -259,8 +300,33 @@ func (s *connectSession) run(ctx context.Context) int {
 	}
 }
 
+// finish reports the end of the session and returns the exit status: 1
+// when the connection was lost or some input was not sent.
+func (s *connectSession) finish(lostErr error, failed int64) int {
+	st := s.c.Stats()
+	fmt.Fprintf(s.std.errOut, "appws connect: %d messages sent, %d received, %d reconnects\n",
+		st.SendsWritten, st.MsgsIn, st.Reconnects)
+	code := exitOK
+	if lostErr != nil {
+		fmt.Fprintf(s.std.errOut, "appws connect: connection lost: %s\n", errText(lostErr))
+		code = exitFail
+	}
+	if s.inputErr != nil {
+		code = exitFail
+	}
+	refused := s.refused.Load()
+	if n := refused + failed; n > 0 {
+		fmt.Fprintf(s.std.errOut, "appws connect: %d of %d input messages not sent "+
+			"(%d refused by Send, %d failed after Send; the lines above say why)\n",
+			n, refused+s.accepted.Load(), refused, failed)
+		code = exitFail
+	}
+	return code
+}
+
 // readInput sends every non-blank line of stdin as one message until the end
-// of input or the client's end.
+// of input or the client's end. Every line Send refuses is counted and
+// reported on stderr.
 func (s *connectSession) readInput(ctx context.Context) error {
 	sc := bufio.NewScanner(s.std.in)
 	sc.Buffer(make([]byte, 0, 64<<10), maxInputLine)
@@ -271,14 +337,18 @@ func (s *connectSession) readInput(ctx context.Context) error {
 			continue
 		}
 		_, err := s.c.Send(ctx, json.RawMessage(line))
-		switch {
-		case err == nil:
+		if err == nil {
 			s.accepted.Add(1)
-		case errors.Is(err, appws.ErrClosed), ctx.Err() != nil:
-			return nil
+			continue
+		}
+		s.refused.Add(1)
+		switch {
 		case s.stopped.Load():
+		case errors.Is(err, appws.ErrClosed), ctx.Err() != nil:
+			fmt.Fprintf(s.std.errOut, "appws connect: stdin line %d not sent: the connection is closed\n", n)
+			return nil
 		case errors.As(err, &ce):
-			fmt.Fprintf(s.std.errOut, "appws connect: stdin line %d skipped: %s\n", n, ce.Msg)
+			fmt.Fprintf(s.std.errOut, "appws connect: stdin line %d not sent: %s\n", n, ce.Msg)
 		default:
 			fmt.Fprintf(s.std.errOut, "appws connect: stdin line %d not sent: %s\n", n, errText(err))
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,22 +12,28 @@ import (
 	"github.com/appwebsocket/appws/appwstest"
 )
 
-// The demo shows one whole session on loopback: the in-process test server
+// The demo shows one whole session in memory: the in-process test server
 // plays an app service that echoes requests and pushes a notification after
 // a "Subscribe"; the library logs in to it, sends, receives, uses the session
 // key and closes.
 
+// The demo's inputs are fixed, and so is its output: the same challenge
+// and password give the same session key and ciphertext every run, and the
+// server runs in memory, so its URL has no port that changes.
 const (
-	demoApp    = "demo"
-	demoDomain = "example.com"
-	demoSeed   = "demo-seed"
-	demoText   = "Hello, AppWebsocket!"
+	demoApp       = "demo"
+	demoPassword  = "demo-password"
+	demoChallenge = "4711471147114711"
+	demoDomain    = "example.com"
+	demoSeed      = "demo-seed"
+	demoText      = "Hello, AppWebsocket!"
 )
 
 func runDemo(ctx context.Context, args []string, std stdio) int {
-	fs := newFlags("demo", "", "Runs a test server on loopback, logs in to it with the appws library and\n"+
+	fs := newFlags("demo", "", "Runs a test server in memory, logs in to it with the appws library and\n"+
 		"prints the session as it happens: login, a request and its reply, a send and\n"+
-		"its SendResult, a pushed notification, Encrypt/Decrypt, close.")
+		"its SendResult, the reply and a pushed notification, Encrypt/Decrypt, close.\n"+
+		"The challenge and password are fixed, so the output is the same every run.")
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
@@ -43,29 +48,31 @@ func demo(ctx context.Context, std stdio) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 
-	// A fresh random password: the demo has nothing to hide, but shows how
-	// a password stays out of every printed line.
-	pw := rand.Text()
+	// A fixed challenge (a real server sends a fresh one every time) makes
+	// the session key, and so the ciphertext below, the same every run.
 	srv := appwstest.NewServer(appwstest.Config{
-		Apps:    map[string]string{demoApp: pw},
-		Domain:  demoDomain,
-		Handler: demoHandler,
+		Apps:      map[string]string{demoApp: demoPassword},
+		Challenge: demoChallenge,
+		Domain:    demoDomain,
+		Handler:   demoHandler,
+		InMemory:  true,
 	})
 	defer srv.Close()
 	say := func(what, format string, args ...any) {
 		line := fmt.Sprintf("%-11s %s", what, fmt.Sprintf(format, args...))
 		fmt.Fprintln(std.out, strings.TrimRight(line, " "))
 	}
-	say("server", "%s (app %q, random password)", srv.URL, demoApp)
+	say("server", "%s (in memory; app %q, challenge %s)", srv.URL, demoApp, demoChallenge)
 
 	c, err := appws.Dial(ctx, appws.Options{
-		URL:      srv.URL,
-		App:      demoApp,
-		Password: pw,
-		Domain:   demoDomain,
-		SIP:      "alice",
-		GUID:     "00000000000000000000000000000000",
-		DN:       "Alice",
+		URL:            srv.URL,
+		NetDialContext: srv.DialContext, // the in-memory server; leave out for a real one
+		App:            demoApp,
+		Password:       demoPassword,
+		Domain:         demoDomain,
+		SIP:            "alice",
+		GUID:           "00000000000000000000000000000000",
+		DN:             "Alice",
 	})
 	if err != nil {
 		return err
@@ -99,8 +106,9 @@ func demo(ctx context.Context, std stdio) error {
 		return fmt.Errorf("unexpected first event %T", ev)
 	}
 	say("login", "session %d, domain %q", cc.Session, cc.Domain)
-	// Ask for the first Message, as the C++ SDK does in ConnectComplete.
-	c.MessageComplete()
+	// No MessageComplete yet: until the demo asks for a Message, flow
+	// control holds the server's messages back (a Request's reply is not a
+	// Message and is not held), so the SendResult below comes first.
 
 	// 2. A request and its reply.
 	req := map[string]any{"mt": "Echo", "text": "hello"}
@@ -111,8 +119,8 @@ func demo(ctx context.Context, std stdio) error {
 	}
 	say("reply", "%s", reply.Raw)
 
-	// 3. A send, its SendResult, and what the server sends back: the reply
-	// and a pushed notification, each released by MessageComplete.
+	// 3. A send and its SendResult; then what the server sent back, the
+	// reply and a pushed notification, each asked for with MessageComplete.
 	sub := map[string]any{"mt": "Subscribe", "src": "news"}
 	id, err := c.Send(ctx, sub)
 	if err != nil {
@@ -131,6 +139,9 @@ func demo(ctx context.Context, std stdio) error {
 			}
 			say("sendResult", "id %d: written", ev.ID)
 			sent = sent || ev.ID == id
+			if sent {
+				c.MessageComplete() // now the first Message, please
+			}
 		case appws.Message:
 			say("message", "%s", ev.Raw)
 			notified = notified || ev.MT == "Notify"

@@ -50,7 +50,7 @@ func runDigest(_ context.Context, args []string, std stdio) int {
 	}
 	d, err := appws.Digest(*l.app, *l.domain, *l.sip, *l.guid, *l.dn, json.RawMessage(*l.info), *challenge, pw)
 	if err != nil {
-		fmt.Fprintf(std.errOut, "appws digest: -info: %v\n", err)
+		fmt.Fprintf(std.errOut, "appws digest: -info: %s\n", errText(err, "info"))
 		return exitFail
 	}
 	fmt.Fprintln(std.out, d)
@@ -79,16 +79,19 @@ func runSessionKey(_ context.Context, args []string, std stdio) int {
 }
 
 func runEncrypt(_ context.Context, args []string, std stdio) int {
-	return keyed("encrypt", "Prints DATA encrypted with RC4 under seed:key, as lowercase hex.", args, std,
+	return keyed("encrypt", "Prints DATA encrypted with RC4 under the key seed \":\" sessionKey, as lowercase hex.\n"+
+		"RC4 is the protocol's choice and weak: use this for debugging only.", args, std,
 		func(key, seed, data string) (string, error) { return appws.Encrypt(key, seed, data), nil })
 }
 
 func runDecrypt(_ context.Context, args []string, std stdio) int {
-	return keyed("decrypt", "Prints hex DATA decrypted with RC4 under seed:key.", args, std, appws.Decrypt)
+	return keyed("decrypt", "Prints hex DATA (upper or lower case) decrypted with RC4 under the key\n"+
+		"seed \":\" sessionKey. RC4 is the protocol's choice and weak: use this for\n"+
+		"debugging only.", args, std, appws.Decrypt)
 }
 
 func runHash(_ context.Context, args []string, std stdio) int {
-	return keyed("hash", "Prints SHA-256 of seed:key:DATA, as lowercase hex.", args, std,
+	return keyed("hash", "Prints the SHA-256 of seed \":\" sessionKey \":\" DATA, as lowercase hex.", args, std,
 		func(key, seed, data string) (string, error) { return appws.Hash(key, seed, data), nil })
 }
 
@@ -96,8 +99,7 @@ func runHash(_ context.Context, args []string, std stdio) int {
 // argument.
 func keyed(name, about string, args []string, std stdio, f func(key, seed, data string) (string, error)) int {
 	fs := newFlags(name, "[-key K] [-seed S] DATA",
-		about+"\nThe session key comes from -key or APPWS_SESSION_KEY. RC4 is the protocol's\n"+
-			"choice and weak: use these for debugging only.")
+		about+"\nThe session key comes from -key or APPWS_SESSION_KEY.")
 	key := fs.String("key", "", "the session `key` (default $APPWS_SESSION_KEY)")
 	seed := fs.String("seed", "", "the `seed` (may be empty)")
 	if code, ok := parseFlags(fs, args, 1, std); !ok {
@@ -115,7 +117,7 @@ func keyed(name, about string, args []string, std stdio, f func(key, seed, data 
 	}
 	out, err := f(k, *seed, fs.Arg(0))
 	if err != nil {
-		fmt.Fprintf(std.errOut, "appws %s: %v\n", name, err)
+		fmt.Fprintf(std.errOut, "appws %s: %s\n", name, errText(err, name))
 		return exitFail
 	}
 	fmt.Fprintln(std.out, out)

@@ -2,20 +2,22 @@
 //
 // Usage:
 //
-//	appws [demo]                 run a self-contained demo on loopback
+//	appws [demo]                 run a self-contained demo in memory
 //	appws connect -url URL -app NAME [flags]
 //	                             log in, send JSON lines from stdin, print events as JSON lines
-//	appws serve -app NAME=PASSWORD ... [flags]
+//	appws serve -app NAME[=PASSWORD|=@FILE|=env:VAR] ... [flags]
 //	                             run a local test server (echo service) and print its URL
 //	appws digest -app A -challenge C [flags]
 //	appws sessionkey -challenge C
 //	appws encrypt|decrypt|hash -key K -seed S DATA
 //	                             the protocol's helpers, for debugging
 //	appws help [COMMAND]
+//	appws version
 //
 // Without arguments appws runs the demo: it starts the in-process test server
-// of package appwstest, logs in with the appws library and prints the session
-// as it happens. It needs nothing but loopback.
+// of package appwstest in memory, logs in with the appws library and prints
+// the session as it happens. It needs no network, and its output is the same
+// every run (fixed challenge and password).
 //
 // connect logs in to a real server (a PBX app object, an app service, the App
 // Platform manager). The password comes from the environment variable
@@ -25,18 +27,26 @@
 // exactly as received, the others as small objects such as
 // {"event":"connect","session":1,"domain":"example.com"} or
 // {"event":"sendResult","id":1}. Status lines go to stderr. End of input or
-// Ctrl-C closes the connection and exits 0; a failed login or an unreachable
-// server exits 1.
+// Ctrl-C closes the connection. It exits 0 when every input line was sent;
+// 1 when a line was not sent (it says which and why), the connection was
+// lost, the login failed or the server was unreachable.
 //
 // serve runs the test server standalone, so apps and scripts can be developed
 // against a fake service on a laptop. It prints the websocket URL as its first
-// line on stdout, logs sessions on stderr and runs until Ctrl-C. It accepts
-// any correct AppWebsocket login, innovaphone's JavaScript client included.
+// line on stdout, logs sessions on stderr and runs until Ctrl-C or SIGTERM,
+// which close every session with 1001 (going away). It accepts any correct
+// AppWebsocket login, innovaphone's JavaScript client included. Each app's
+// password comes from APPWS_PASSWORD (-app NAME), another environment
+// variable (-app NAME=env:VAR), a file (-app NAME=@FILE) or the command line
+// (-app NAME=PASSWORD, visible in the process list); it must not be empty.
 //
 // The helper commands print the login digest, the session key and the results
-// of Encrypt, Decrypt and Hash for given inputs. Passwords come from
-// APPWS_PASSWORD or -password-file as for connect; the session key from -key
-// or APPWS_SESSION_KEY.
+// of Encrypt and Decrypt (RC4) and Hash (SHA-256) for given inputs. Passwords
+// come from APPWS_PASSWORD or -password-file as for connect; the session key
+// from -key or APPWS_SESSION_KEY.
+//
+// version prints the module version appws was built from ("(devel)" for a
+// build from a checkout) and the Go version.
 //
 // Exit status: 0 on success, 1 when the work failed (login refused, server
 // unreachable, bad input to a helper), 2 for a usage error.
@@ -50,6 +60,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,14 +97,16 @@ type stdio struct {
 
 func commands() []command {
 	return []command{
-		{"demo", "run a self-contained demo of the library on loopback (the default)", runDemo},
+		{"demo", "run a self-contained demo of the library in memory (the default)", runDemo},
 		{"connect", "log in to a server, send JSON lines from stdin, print events as JSON lines", runConnect},
 		{"serve", "run a local AppWebsocket test server (echo service)", runServe},
 		{"digest", "print the login digest for a challenge", runDigest},
 		{"sessionkey", "print the session key of a password login for a challenge", runSessionKey},
-		{"encrypt", "encrypt DATA with a session key and seed (hex output)", runEncrypt},
-		{"decrypt", "decrypt hex DATA with a session key and seed", runDecrypt},
-		{"hash", "hash DATA with a session key and seed", runHash},
+		{"encrypt", "encrypt DATA with a session key and seed (RC4, hex output)", runEncrypt},
+		{"decrypt", "decrypt hex DATA with a session key and seed (RC4)", runDecrypt},
+		{"hash", "hash DATA with a session key and seed (SHA-256)", runHash},
+		{"help", "show the commands, or a command's usage and flags", runHelp},
+		{"version", "print the appws and Go versions", runVersion},
 	}
 }
 
@@ -105,17 +119,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	name, rest := args[0], args[1:]
 	switch name {
-	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 {
-			if c, ok := lookup(rest[0]); ok {
-				return c.run(ctx, []string{"-h"}, std)
-			}
-			fmt.Fprintf(std.errOut, "appws help: unknown command %q\n", rest[0])
-			usage(std.errOut)
-			return exitUsage
-		}
-		usage(std.out)
-		return exitOK
+	case "-h", "-help", "--help":
+		name = "help"
+	case "-version", "--version":
+		name = "version"
 	}
 	c, ok := lookup(name)
 	if !ok {
@@ -124,6 +131,43 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	return c.run(ctx, rest, std)
+}
+
+func runHelp(ctx context.Context, args []string, std stdio) int {
+	fs := newFlags("help", "[COMMAND]", "Prints the list of commands, or with COMMAND that command's usage and flags\n"+
+		"(as \"appws COMMAND -h\" does).")
+	if code, ok := parseFlags(fs, args, 1, std); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		usage(std.out)
+		return exitOK
+	}
+	c, ok := lookup(fs.Arg(0))
+	if !ok {
+		return usageError(fs, std, "unknown command %q", fs.Arg(0))
+	}
+	return c.run(ctx, []string{"-h"}, std)
+}
+
+func runVersion(_ context.Context, args []string, std stdio) int {
+	fs := newFlags("version", "", "Prints the version of appws (the module version it was built from,\n"+
+		"\"(devel)\" for a build from a checkout) and of the Go toolchain that built it.")
+	if code, ok := parseFlags(fs, args, 0, std); !ok {
+		return code
+	}
+	fmt.Fprintf(std.out, "appws %s %s %s/%s\n", moduleVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return exitOK
+}
+
+// moduleVersion returns the version of the main module from the build
+// information: a tag for "go install ...@v1.2.3", "(devel)" for a build from
+// a checkout or when there is no build information.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }
 
 func lookup(name string) (command, bool) {
@@ -150,8 +194,12 @@ Commands:
 Without a command appws runs the demo. "appws help COMMAND" or
 "appws COMMAND -h" shows a command's flags.
 
+Passwords never go on the command line of connect, digest and sessionkey:
+they come from -password-file FILE or the environment. serve takes each
+app's password from APPWS_PASSWORD, NAME=env:VAR or NAME=@FILE.
+
 Environment:
-  APPWS_PASSWORD     the app password for connect and digest/sessionkey
+  APPWS_PASSWORD     the app password (connect, digest, sessionkey, serve)
   APPWS_SESSION_KEY  the session key for encrypt/decrypt/hash
 `)
 }

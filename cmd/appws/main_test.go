@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 )
 
@@ -114,23 +116,29 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
-	for _, args := range [][]string{nil, {"demo"}} {
+// demoOutput is what the demo prints, every run (README.md shows it).
+const demoOutput = `server      ws://appwstest.invalid/appws (in memory; app "demo", challenge 4711471147114711)
+login       session 1, domain "example.com"
+request     {"mt":"Echo","text":"hello"}
+reply       {"mt":"EchoResult","src":"appws-1","echo":{"mt":"Echo","text":"hello","src":"appws-1"}}
+send        id 1: {"mt":"Subscribe","src":"news"}
+sendResult  id 1: written
+message     {"mt":"SubscribeResult","src":"news","echo":{"mt":"Subscribe","src":"news"}}
+message     {"mt":"Notify","src":"news","text":"pushed by the server"}
+encrypt     seed "demo-seed", "Hello, AppWebsocket!" -> 056e8bbb2850a0dc88d65e72ab5269d0c43cfa39
+decrypt     056e8bbb2850a0dc88d65e72ab5269d0c43cfa39 -> "Hello, AppWebsocket!"
+close
+closed      cleanly, 0 undelivered messages dropped
+`
+
+func TestDemoOutputIsTheSameEveryRun(t *testing.T) {
+	for _, args := range [][]string{nil, {"demo"}, {"demo"}} {
 		code, stdout, stderr := runCmd(t, t.Context(), nil, args...)
 		if code != exitOK {
 			t.Fatalf("appws %v: exit %d: %s", args, code, stderr)
 		}
-		for _, want := range []string{
-			`login       session 1, domain "example.com"`,
-			`reply       {"mt":"EchoResult"`,
-			`sendResult  id `,
-			`message     {"mt":"Notify"`,
-			`decrypt     `,
-			`closed      cleanly`,
-		} {
-			if !strings.Contains(stdout, want) {
-				t.Errorf("appws %v: stdout lacks %q", args, want)
-			}
+		if stdout != demoOutput {
+			t.Errorf("appws %v printed\n%s\nwant\n%s", args, stdout, demoOutput)
 		}
 	}
 }
@@ -178,22 +186,46 @@ func TestConnectRoundTripsJSONLines(t *testing.T) {
 	}
 }
 
-func TestConnectInvalidJSONGoesOn(t *testing.T) {
+func TestConnectReportsUnsentLinesAndFails(t *testing.T) {
 	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"echo": "pw"}})
 	defer srv.Close()
 	t.Setenv("APPWS_PASSWORD", "pw")
 	stdin := strings.NewReader("not json\n{\"mt\":5}\n{\"mt\":\"After\"}\n")
 	code, stdout, stderr := runCmd(t, t.Context(), stdin, "connect", "-url", srv.URL, "-app", "echo", "-linger", "300ms")
-	if code != exitOK {
-		t.Fatalf("exit %d", code)
+	if code != exitFail {
+		t.Errorf("exit %d with lines not sent, want %d", code, exitFail)
 	}
-	if !strings.Contains(stderr, "stdin line 1 skipped") || !strings.Contains(stderr, "stdin line 2 skipped") {
-		t.Error("invalid lines not reported on stderr")
+	for _, want := range []string{
+		"stdin line 1 not sent: ",
+		"stdin line 2 not sent: ",
+		"2 of 3 input messages not sent (2 refused by Send, 0 failed after Send",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
 	}
 	if !strings.Contains(stdout, `"mt":"AfterResult"`) {
 		t.Error("the session did not go on after the invalid lines")
 	}
 	jsonLines(t, stdout)
+}
+
+func TestConnectWithoutURLSchemeSaysSo(t *testing.T) {
+	t.Setenv("APPWS_PASSWORD", "pw")
+	for _, tc := range []struct{ url, want string }{
+		{"127.0.0.1:1234/x", "-url has no scheme: it must start with ws:// or wss://"},
+		{"http://127.0.0.1:1234/x", "not http:// (use ws://"},
+		{"https://127.0.0.1:1234/x", "not https:// (use wss://"},
+		{"ftp://127.0.0.1:1234/x", "-url must start with ws:// or wss://"},
+	} {
+		code, _, stderr := runCmd(t, t.Context(), nil, "connect", "-url", tc.url, "-app", "echo")
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("-url %s: exit %d, stderr %q; want %d and %q", tc.url, code, stderr, exitUsage, tc.want)
+		}
+		if strings.Contains(stderr, "cannot be parsed") {
+			t.Errorf("-url %s: the library's error instead of the command's", tc.url)
+		}
+	}
 }
 
 func TestConnectWrongPasswordFails(t *testing.T) {
@@ -204,7 +236,7 @@ func TestConnectWrongPasswordFails(t *testing.T) {
 	if code == exitOK {
 		t.Fatal("exit 0 after a failed login")
 	}
-	if !strings.Contains(stderr, "login failed") || !strings.Contains(stderr, "wrong digest") {
+	if !strings.HasPrefix(stderr, "appws connect: login rejected: ") || !strings.Contains(stderr, "wrong digest") {
 		t.Errorf("stderr %q lacks the server's reason", stderr)
 	}
 	if stdout != "" {
@@ -225,8 +257,11 @@ func TestConnectUnreachableIsOneLine(t *testing.T) {
 		if code != exitFail {
 			t.Errorf("%s: exit %d, want %d", u, code, exitFail)
 		}
-		if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "appws connect: cannot connect") {
+		if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "appws connect: cannot connect to "+u+": ") {
 			t.Errorf("%s: stderr %q, want one line", u, stderr)
+		}
+		if strings.Count(stderr, "connect to") != 1 || strings.Contains(stderr, " appws: ") {
+			t.Errorf("%s: stderr %q repeats a prefix", u, stderr)
 		}
 	}
 }
@@ -507,5 +542,174 @@ func TestServeListenAddressInUse(t *testing.T) {
 	code, stdout, stderr := runCmd(t, context.Background(), strings.NewReader(""), "serve", "-listen", ln.Addr().String(), "-app", "a=b")
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "cannot listen") {
 		t.Errorf("serve on a used address: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// startServe runs appws serve with args until ctx ends and returns its URL,
+// its exit status (once it ended) and its stderr.
+func startServe(t *testing.T, ctx context.Context, args ...string) (string, <-chan int, *safeBuffer) {
+	t.Helper()
+	outR, outW := io.Pipe()
+	stderr := &safeBuffer{}
+	exit := make(chan int, 1)
+	go func() {
+		code := run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), outW, stderr)
+		outW.Close()
+		exit <- code
+	}()
+	out := bufio.NewReader(outR)
+	first, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("no URL on stdout: %v; stderr %s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, out) // whatever else serve prints; ends with outW.Close
+	return strings.TrimSpace(first), exit, stderr
+}
+
+// dialServe logs in to app at u with password pw.
+func dialServe(t *testing.T, u, app, pw string) *appws.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	c, err := appws.Dial(ctx, appws.Options{URL: u, App: app, Password: pw})
+	if err != nil {
+		t.Fatalf("dial %s: %v", app, err)
+	}
+	if _, ok := (<-c.Events()).(appws.ConnectComplete); !ok {
+		t.Fatal("the first event is not ConnectComplete")
+	}
+	return c
+}
+
+func TestServeStopClosesSessionsWithGoingAway(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	u, exit, _ := startServe(t, ctx, "-app", "a=pw")
+	c := dialServe(t, u, "a", "pw")
+	defer c.Close()
+	cancel() // as Ctrl-C or SIGTERM
+	var closed appws.Closed
+	for ev := range c.Events() {
+		if ev, ok := ev.(appws.Closed); ok {
+			closed = ev
+		}
+	}
+	if got := appws.CloseStatus(closed.Err); got != websocket.CloseGoingAway {
+		t.Errorf("the client ended with %v (close status %d), want 1001 going away", closed.Err, got)
+	}
+	if code := <-exit; code != exitOK {
+		t.Errorf("serve: exit %d after stop, want 0", code)
+	}
+}
+
+func TestServeAppPasswordSources(t *testing.T) {
+	t.Setenv("APPWS_PASSWORD", "from-default-env")
+	t.Setenv("APPWS_TEST_SERVE_PW", "from-named-env")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	u, exit, stderr := startServe(t, ctx,
+		"-app", "file=@"+passwordFile(t, "from-file"),
+		"-app", "env=env:APPWS_TEST_SERVE_PW",
+		"-app", "default",
+		"-app", "literal=on-the-command-line")
+	for app, pw := range map[string]string{
+		"file": "from-file", "env": "from-named-env", "default": "from-default-env", "literal": "on-the-command-line",
+	} {
+		c := dialServe(t, u, app, pw)
+		c.Close()
+		for range c.Events() {
+		}
+	}
+	cancel()
+	<-exit
+	if strings.Contains(stderr.String(), "from-") {
+		t.Error("serve logged a password")
+	}
+}
+
+func TestServeRefusesEmptyOrMissingPasswords(t *testing.T) {
+	unsetEnv(t, "APPWS_PASSWORD")
+	unsetEnv(t, "APPWS_TEST_UNSET")
+	t.Setenv("APPWS_TEST_EMPTY", "")
+	for _, tc := range []struct{ app, want string }{
+		{"a=", `app "a": the password from the command line is empty`},
+		{"a=@" + passwordFile(t, ""), `app "a": the password from`},
+		{"a=env:APPWS_TEST_EMPTY", `app "a": the password from $APPWS_TEST_EMPTY is empty`},
+		{"a=env:APPWS_TEST_UNSET", `app "a": environment variable APPWS_TEST_UNSET is not set`},
+		{"a", `app "a": no =PASSWORD and APPWS_PASSWORD is not set`},
+		{"a=@" + filepath.Join(t.TempDir(), "none"), `app "a": password file: `},
+		{"=s3cret", "no app name"},
+	} {
+		code, stdout, stderr := runCmd(t, t.Context(), nil, "serve", "-app", tc.app)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tc.want) {
+			t.Errorf("-app %s: exit %d, stderr %q; want %d and %q", tc.app, code, stderr, exitUsage, tc.want)
+		}
+		if strings.Contains(stderr, "s3cret") {
+			t.Errorf("-app %s: the password is in the error", tc.app)
+		}
+	}
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, c := range commands() {
+		code, stdout, stderr := runCmd(t, t.Context(), nil, "help", c.name)
+		if code != exitOK || !strings.HasPrefix(stdout, "Usage: appws "+c.name) || stderr != "" {
+			t.Errorf("appws help %s: exit %d, stdout %q; want its usage", c.name, code, stdout)
+		}
+	}
+	code, _, stderr := runCmd(t, t.Context(), nil, "help", "nonsense")
+	if code != exitUsage || !strings.Contains(stderr, `unknown command "nonsense"`) {
+		t.Errorf("appws help nonsense: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestHelpTextsNameTheRightAlgorithm(t *testing.T) {
+	for _, tc := range []struct {
+		cmd       string
+		want, not string
+	}{
+		{"hash", "SHA-256", "RC4"},
+		{"encrypt", "RC4", "SHA-256"},
+		{"decrypt", "RC4", "SHA-256"},
+	} {
+		_, stdout, _ := runCmd(t, t.Context(), nil, tc.cmd, "-h")
+		if !strings.Contains(stdout, tc.want) || strings.Contains(stdout, tc.not) {
+			t.Errorf("appws %s -h says %q; want %s and no %s", tc.cmd, stdout, tc.want, tc.not)
+		}
+	}
+	_, stdout, _ := runCmd(t, t.Context(), nil, "help")
+	for l := range strings.Lines(stdout) {
+		if strings.HasPrefix(l, "  hash ") && (!strings.Contains(l, "SHA-256") || strings.Contains(l, "RC4")) {
+			t.Errorf("appws help: %q", l)
+		}
+	}
+}
+
+func TestErrorsHaveOnePrefix(t *testing.T) {
+	t.Setenv("APPWS_PASSWORD", "pw")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"decrypt", "-key", "k", "xyz"}, "appws decrypt: data is not a hex string of even length\n"},
+		{[]string{"digest", "-app", "a", "-challenge", "c", "-info", `{"a":1,"a":2}`}, "appws digest: -info: duplicate key at offset 10\n"},
+	} {
+		code, _, stderr := runCmd(t, t.Context(), nil, tc.args...)
+		if code != exitFail || stderr != tc.want {
+			t.Errorf("appws %v: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, stdout, _ := runCmd(t, t.Context(), nil, args...)
+		fields := strings.Fields(stdout)
+		if code != exitOK || len(fields) != 4 || fields[0] != "appws" || fields[2] != runtime.Version() {
+			t.Errorf("appws %v: exit %d, %q; want appws VERSION %s GOOS/GOARCH", args, code, stdout, runtime.Version())
+		}
+	}
+	if v := moduleVersion(); v != "(devel)" && !strings.HasPrefix(v, "v") {
+		t.Errorf("module version %q", v)
 	}
 }

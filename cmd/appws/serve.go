@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/appwebsocket/appws/appwstest"
 )
 
@@ -18,37 +22,46 @@ import (
 const defaultListen = "127.0.0.1:0"
 
 func runServe(ctx context.Context, args []string, std stdio) int {
-	fs := newFlags("serve", "-app NAME=PASSWORD ... [-domain D] [-listen ADDR] [-v]",
-		"Runs a local AppWebsocket test server, an echo service: every request mt\n"+
-			"is answered with {\"mt\":mt+\"Result\",\"src\":...,\"echo\":<request>}. It prints\n"+
-			"its websocket URL as the first line on stdout, logs sessions on stderr and\n"+
-			"runs until Ctrl-C. Logins are checked as a real server does, so any correct\n"+
-			"AppWebsocket client can log in, innovaphone's JavaScript client included.\n"+
-			"An -app without =PASSWORD takes the password from APPWS_PASSWORD.")
+	fs := newFlags("serve", "-app NAME[=PASSWORD|=@FILE|=env:VAR] ... [-domain D] [-listen ADDR] [-path P] [-v]",
+		"Runs a local AppWebsocket test server, an echo service: every message is\n"+
+			"answered with {\"mt\":mt+\"Result\",\"api\":api,\"src\":src,\"echo\":<the message>}\n"+
+			"(api and src only when the message had them). It prints its websocket URL\n"+
+			"as the first line on stdout, logs sessions on stderr and runs until Ctrl-C\n"+
+			"or SIGTERM, which close every session with 1001 (going away). Logins are\n"+
+			"checked as a real server does, so any correct AppWebsocket client can log\n"+
+			"in, innovaphone's JavaScript client included.\n"+
+			"\n"+
+			"The password of each -app, never empty:\n"+
+			"  NAME            from the environment variable APPWS_PASSWORD\n"+
+			"  NAME=env:VAR    from the environment variable VAR\n"+
+			"  NAME=@FILE      from FILE (a trailing newline is removed)\n"+
+			"  NAME=PASSWORD   as given: it shows in the process list, so use it only\n"+
+			"                  for throwaway passwords")
 	apps := map[string]string{}
-	fs.Func("app", "accept logins to app `NAME=PASSWORD` (repeatable, required)", func(v string) error {
-		name, pw, ok := strings.Cut(v, "=")
-		if !ok {
-			pw, ok = os.LookupEnv("APPWS_PASSWORD")
-			if !ok {
-				return fmt.Errorf("%q has no =PASSWORD and APPWS_PASSWORD is not set", v)
-			}
-		}
-		if name == "" {
-			return fmt.Errorf("%q has no app name", v)
+	var appErr error
+	fs.Func("app", "accept logins to the app `NAME[=...]` with the password given as above (repeatable, required)", func(v string) error {
+		// Reported after parsing: the flag package would quote v, which may
+		// hold a password.
+		name, pw, err := appPassword(v)
+		if err != nil {
+			appErr = cmp.Or(appErr, err)
+			return nil
 		}
 		apps[name] = pw
 		return nil
 	})
-	domain := fs.String("domain", "", "domain reported in AppLoginResult (default: the login's domain)")
+	domain := fs.String("domain", "", "the app instance's `domain`, reported in AppLoginResult")
 	path := fs.String("path", "/appws", "URL `path` of the websocket endpoint")
 	listen := fs.String("listen", defaultListen, "listen `address` (host:port; port 0 picks a free one)")
 	verbose := fs.Bool("v", false, "log connections and failures in detail")
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
+	if appErr != nil {
+		return usageError(fs, std, "-app: %v", appErr)
+	}
 	if len(apps) == 0 {
-		return usageError(fs, std, "at least one -app NAME=PASSWORD is required")
+		return usageError(fs, std, "at least one -app is required")
 	}
 	if !strings.HasPrefix(*path, "/") {
 		return usageError(fs, std, "-path must start with /")
@@ -74,17 +87,68 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 	// The URL comes first and alone on stdout, for scripts.
 	fmt.Fprintln(std.out, srv.URL)
 	names := slices.Sorted(maps.Keys(apps))
-	log.Info("appws serve: listening; Ctrl-C stops", "url", srv.URL, "apps", strings.Join(names, ","))
+	log.Info("appws serve: listening; Ctrl-C or SIGTERM stops", "url", srv.URL, "apps", strings.Join(names, ","))
 
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { watchSessions(watchCtx, srv, log, &wg) })
 	<-ctx.Done()
 	stopWatching()
+	goingAway(srv)
 	srv.Close()
 	wg.Wait()
 	log.Info("appws serve: stopped")
 	return exitOK
+}
+
+// goingAway closes every logged-in session with 1001 (going away), as a
+// server that shuts down does, and returns when the close frames were
+// written (each waits at most a second for its client). Server.Close then
+// drops what is left: connections still logging in.
+func goingAway(srv *appwstest.Server) {
+	var wg sync.WaitGroup
+	for _, ss := range srv.Sessions() {
+		wg.Go(func() { ss.Close(websocket.CloseGoingAway, "server shutting down") })
+	}
+	wg.Wait()
+}
+
+// appPassword parses the value of -app: NAME, NAME=PASSWORD, NAME=@FILE or
+// NAME=env:VAR. Its errors never show the password.
+func appPassword(v string) (name, pw string, err error) {
+	name, spec, hasPw := strings.Cut(v, "=")
+	if name == "" {
+		return "", "", errors.New("an -app value has no app name before =")
+	}
+	var from string
+	switch {
+	case !hasPw:
+		from = "APPWS_PASSWORD"
+		var ok bool
+		if pw, ok = os.LookupEnv("APPWS_PASSWORD"); !ok {
+			return "", "", fmt.Errorf("app %q: no =PASSWORD and APPWS_PASSWORD is not set", name)
+		}
+	case strings.HasPrefix(spec, "env:"):
+		from = "$" + spec[len("env:"):]
+		var ok bool
+		if pw, ok = os.LookupEnv(spec[len("env:"):]); !ok {
+			return "", "", fmt.Errorf("app %q: environment variable %s is not set", name, spec[len("env:"):])
+		}
+	case strings.HasPrefix(spec, "@"):
+		from = spec[1:]
+		b, err := os.ReadFile(spec[1:])
+		if err != nil {
+			return "", "", fmt.Errorf("app %q: password file: %w", name, err)
+		}
+		pw = strings.TrimRight(string(b), "\r\n")
+	default:
+		from = "the command line"
+		pw = spec
+	}
+	if pw == "" {
+		return "", "", fmt.Errorf("app %q: the password from %s is empty", name, from)
+	}
+	return name, pw, nil
 }
 
 // watchSessions logs the end of every session that logged in (the server
