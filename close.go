@@ -4,6 +4,7 @@
 package appws
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -58,7 +59,7 @@ func (s *session) closeQueue(cause error) {
 type sendError struct{ cause error }
 
 func (e *sendError) Error() string {
-	return ErrSessionEnded.Error() + ": " + e.cause.Error()
+	return ErrSessionEnded.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "appws: ")
 }
 
 func (e *sendError) Is(target error) bool { return target == ErrSessionEnded }

@@ -3,6 +3,7 @@ package appws
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -96,7 +97,9 @@ func (r *request) ended(cause error) {
 // message was written and before the reply came.
 type noReplyError struct{ cause error }
 
-func (e *noReplyError) Error() string { return ErrNoReply.Error() + ": " + e.cause.Error() }
+func (e *noReplyError) Error() string {
+	return ErrNoReply.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "appws: ")
+}
 func (e *noReplyError) Is(target error) bool {
 	return target == ErrNoReply
 }
