@@ -1,9 +1,7 @@
 package appws
 
 import (
-	"encoding/binary"
 	"errors"
-	"math/bits"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/appwebsocket/appws/internal/wsframe"
 )
 
 // The wire under a session, top to bottom: gorilla's Conn, bufConn (batches
@@ -176,30 +176,16 @@ func (b *bufConn) writeText(p []byte) {
 		return
 	}
 	b.grab()
-	var hdr [14]byte
-	hdr[0] = 0x80 | websocket.TextMessage
-	h := 2
-	switch n := len(p); {
-	case n < 126:
-		hdr[1] = 0x80 | byte(n)
-	case n < 1<<16:
-		hdr[1] = 0x80 | 126
-		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
-		h = 4
-	default:
-		hdr[1] = 0x80 | 127
-		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
-		h = 10
-	}
 	// The masking key only has to be unpredictable to scripts in a browser
 	// (RFC 6455 10.3); the runtime's ChaCha8 generator is that and cheap.
 	key := rand.Uint32()
-	binary.LittleEndian.PutUint32(hdr[h:], key)
-	h += 4
+	var hdrBuf [wsframe.MaxHeader]byte
+	hdr := wsframe.AppendHeader(hdrBuf[:0], true, wsframe.OpText, uint64(len(p)), true, key)
+	h := len(hdr)
 	if len(b.buf)+h > maxBuffered && b.flushLocked() != nil {
 		return
 	}
-	b.buf = append(b.buf, hdr[:h]...)
+	b.buf = append(b.buf, hdr...)
 	for pos := 0; pos < len(p); {
 		if len(b.buf) == maxBuffered && b.flushLocked() != nil {
 			return
@@ -207,22 +193,8 @@ func (b *bufConn) writeText(p []byte) {
 		k := min(len(p)-pos, maxBuffered-len(b.buf))
 		start := len(b.buf)
 		b.buf = append(b.buf, p[pos:pos+k]...)
-		mask(b.buf[start:], key, pos)
+		wsframe.Mask(b.buf[start:], key, pos)
 		pos += k
-	}
-}
-
-// mask XORs b, which starts at offset pos of a frame's payload, with the
-// frame's masking key (its bytes in little-endian order), 8 bytes at a time.
-func mask(b []byte, key uint32, pos int) {
-	k := bits.RotateLeft32(key, -8*(pos&3))
-	k64 := uint64(k)<<32 | uint64(k)
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], binary.LittleEndian.Uint64(b[i:])^k64)
-	}
-	for ; i < len(b); i++ {
-		b[i] ^= byte(k >> (8 * (i & 3)))
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+
+	"github.com/appwebsocket/appws/internal/wsframe"
 )
 
 // The server writes websocket frames itself (servers send them unmasked, so
@@ -13,12 +15,12 @@ import (
 
 // Websocket opcodes (RFC 6455 section 5.2).
 const (
-	opContinuation = 0x0
-	opText         = 0x1
-	opBinary       = 0x2
-	opClose        = 0x8
-	opPing         = 0x9
-	opPong         = 0xA
+	opContinuation = wsframe.OpContinuation
+	opText         = wsframe.OpText
+	opBinary       = wsframe.OpBinary
+	opClose        = wsframe.OpClose
+	opPing         = wsframe.OpPing
+	opPong         = wsframe.OpPong
 )
 
 // closeWriteTimeout bounds writing a close frame, and closeGrace how long
@@ -59,23 +61,7 @@ func (s *Server) message(op byte, payload []byte) [][]byte {
 // frameHeader returns the header of an unmasked frame announcing length
 // payload bytes.
 func frameHeader(fin bool, op byte, length uint64) []byte {
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	switch {
-	case length <= 125:
-		return []byte{b0, byte(length)}
-	case length <= 0xFFFF:
-		h := []byte{b0, 126, 0, 0}
-		binary.BigEndian.PutUint16(h[2:], uint16(length))
-		return h
-	default:
-		h := make([]byte, 10)
-		h[0], h[1] = b0, 127
-		binary.BigEndian.PutUint64(h[2:], length)
-		return h
-	}
+	return wsframe.AppendHeader(nil, fin, op, length, false, 0)
 }
 
 // closePayload formats the payload of a close frame. Code 0 means a close
