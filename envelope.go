@@ -2,12 +2,12 @@ package appws
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"math/bits"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/appwebsocket/appws/internal/jsonscan"
 )
 
 // The envelope of PROTOCOL.md section 2: every message is one JSON object
@@ -99,14 +99,14 @@ func (e *envelope) scan(raw []byte) error {
 }
 
 func (e *envelope) scanJSON(raw []byte) error {
-	i := skipWS(raw, 0)
+	i := jsonscan.SkipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
-		if validJSON(raw) {
+		if jsonscan.Valid(raw) {
 			return errNotObject
 		}
 		return errNotJSON
 	}
-	i = skipWS(raw, i+1)
+	i = jsonscan.SkipSpace(raw, i+1)
 	mtSeen := false
 	if i < len(raw) && raw[i] == '}' {
 		i++
@@ -116,15 +116,15 @@ func (e *envelope) scanJSON(raw []byte) error {
 				return errNotJSON
 			}
 			kStart := i + 1
-			kNext, kEsc, ok := stringValid(raw, i)
+			kNext, kEsc, ok := jsonscan.String(raw, i)
 			if !ok {
 				return errNotJSON
 			}
-			i = skipWS(raw, kNext)
+			i = jsonscan.SkipSpace(raw, kNext)
 			if i >= len(raw) || raw[i] != ':' {
 				return errNotJSON
 			}
-			vStart := skipWS(raw, i+1)
+			vStart := jsonscan.SkipSpace(raw, i+1)
 			var target *span
 			if kEsc {
 				var k string
@@ -136,9 +136,9 @@ func (e *envelope) scanJSON(raw []byte) error {
 			}
 			var vEsc bool
 			if vStart < len(raw) && raw[vStart] == '"' {
-				i, vEsc, ok = stringValid(raw, vStart)
+				i, vEsc, ok = jsonscan.String(raw, vStart)
 			} else {
-				i, ok = validValue(raw, vStart, 1)
+				i, ok = jsonscan.Value(raw, vStart, 1)
 			}
 			if !ok {
 				return errNotJSON
@@ -156,9 +156,9 @@ func (e *envelope) scanJSON(raw []byte) error {
 					*target = span{}
 				}
 			}
-			i = skipWS(raw, i)
+			i = jsonscan.SkipSpace(raw, i)
 			if i < len(raw) && raw[i] == ',' {
-				i = skipWS(raw, i+1)
+				i = jsonscan.SkipSpace(raw, i+1)
 				continue
 			}
 			if i < len(raw) && raw[i] == '}' {
@@ -168,7 +168,7 @@ func (e *envelope) scanJSON(raw []byte) error {
 			return errNotJSON
 		}
 	}
-	if skipWS(raw, i) != len(raw) {
+	if jsonscan.SkipSpace(raw, i) != len(raw) {
 		return errNotJSON
 	}
 	if !mtSeen || !e.mt.present {
@@ -234,264 +234,4 @@ func (s span) decode(raw []byte) string {
 	var v string
 	_ = json.Unmarshal(raw[s.start-1:s.end+1], &v) // valid: checked by scan
 	return v
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// maxDepth is encoding/json's nesting limit, which validJSON keeps.
-const maxDepth = 10000
-
-// validJSON reports whether b is exactly one JSON value, with the answers of
-// json.Valid (which does not check UTF-8 either) at several times its speed:
-// validating was the largest cost of receiving a message.
-func validJSON(b []byte) bool {
-	end, ok := validValue(b, skipWS(b, 0), 0)
-	return ok && skipWS(b, end) == len(b)
-}
-
-// validValue checks the JSON value that starts at b[i], inside depth open
-// containers, and returns the index after it.
-func validValue(b []byte, i, depth int) (int, bool) {
-	var stackArr [32]byte
-	stack := stackArr[:0] // the open containers: '{' or '['
-	ok := false
-value: // a value starts at i
-	for {
-		if i >= len(b) {
-			return i, false
-		}
-		switch c := b[i]; c {
-		case '{', '[':
-			if depth+len(stack) >= maxDepth {
-				return i, false
-			}
-			closer := byte('}')
-			if c == '[' {
-				closer = ']'
-			}
-			i = skipWS(b, i+1)
-			if i < len(b) && b[i] == closer {
-				i++
-				break // an empty container is a whole value
-			}
-			stack = append(stack, c)
-			if c == '{' {
-				if i, ok = objectKey(b, i); !ok {
-					return i, false
-				}
-			}
-			continue value
-		case '"':
-			if i, _, ok = stringValid(b, i); !ok {
-				return i, false
-			}
-		case 't':
-			if i, ok = literal(b, i, "true"); !ok {
-				return i, false
-			}
-		case 'f':
-			if i, ok = literal(b, i, "false"); !ok {
-				return i, false
-			}
-		case 'n':
-			if i, ok = literal(b, i, "null"); !ok {
-				return i, false
-			}
-		default:
-			if i, ok = number(b, i); !ok {
-				return i, false
-			}
-		}
-		// A value ended at i: close containers until one continues.
-		for {
-			if len(stack) == 0 {
-				return i, true
-			}
-			i = skipWS(b, i)
-			if i >= len(b) {
-				return i, false
-			}
-			top := stack[len(stack)-1]
-			switch b[i] {
-			case ',':
-				i = skipWS(b, i+1)
-				if top == '{' {
-					if i, ok = objectKey(b, i); !ok {
-						return i, false
-					}
-				}
-				continue value
-			case '}', ']':
-				if (top == '{') != (b[i] == '}') {
-					return i, false
-				}
-				stack = stack[:len(stack)-1]
-				i++
-			default:
-				return i, false
-			}
-		}
-	}
-}
-
-// objectKey checks a member's key and colon at b[i] and returns where its
-// value starts.
-func objectKey(b []byte, i int) (int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return i, false
-	}
-	i, _, ok := stringValid(b, i)
-	if !ok {
-		return i, false
-	}
-	i = skipWS(b, i)
-	if i >= len(b) || b[i] != ':' {
-		return i, false
-	}
-	return skipWS(b, i+1), true
-}
-
-// stringValid checks the string that opens at b[i], its UTF-8 included,
-// and returns the index after its closing quote and whether it holds
-// escapes. It skips plain ASCII eight bytes at a time.
-func stringValid(b []byte, i int) (next int, escaped, ok bool) {
-	i++
-	for {
-		// Skip to the next byte that needs a look: eight at a time
-		// while the string goes on (the lowest byte special flags is
-		// exact), one at a time over its last few bytes.
-		for i+8 <= len(b) {
-			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
-		for i < len(b) && plainByte[b[i]] {
-			i++
-		}
-		if i >= len(b) {
-			return i, escaped, false
-		}
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, escaped, true
-		case c < 0x20:
-			return i, escaped, false
-		case c == '\\':
-			escaped = true
-			i++
-			if i >= len(b) {
-				return i, escaped, false
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(b) {
-					return i, escaped, false
-				}
-				for _, h := range b[i+1 : i+5] {
-					if !isHex(h) {
-						return i, escaped, false
-					}
-				}
-				i += 4
-			default:
-				return i, escaped, false
-			}
-			i++
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size == 1 {
-				return i, escaped, false
-			}
-			i += size
-		default:
-			i++
-		}
-	}
-}
-
-// plainByte marks the bytes a string holds as they are: printable ASCII
-// but '"' and '\\'.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// special reports (non-zero) whether the eight bytes in w hold a byte a
-// string scan must look at: '"', '\\', a control character below 0x20 or
-// a byte of a multi-byte UTF-8 sequence; the lowest flagged byte is the
-// first such byte. (Flags above it may be wrong: borrows run upwards.)
-func special(w uint64) uint64 {
-	q := w ^ (lsb * '"')
-	bs := w ^ (lsb * '\\')
-	return ((q-lsb)&^q | (bs-lsb)&^bs | (w - lsb*0x20) | w) & msb
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func literal(b []byte, i int, lit string) (int, bool) {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
-// number checks the number at b[i] (RFC 8259 6) and returns the index after
-// it.
-func number(b []byte, i int) (int, bool) {
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i >= len(b):
-		return i, false
-	case b[i] == '0':
-		i++
-	case '1' <= b[i] && b[i] <= '9':
-		i = digits(b, i)
-	default:
-		return i, false
-	}
-	if i < len(b) && b[i] == '.' {
-		j := digits(b, i+1)
-		if j == i+1 {
-			return j, false
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := digits(b, i)
-		if j == i {
-			return j, false
-		}
-		i = j
-	}
-	return i, true
-}
-
-func digits(b []byte, i int) int {
-	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-		i++
-	}
-	return i
 }

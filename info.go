@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/appwebsocket/appws/internal/jsonscan"
 )
 
 // The canonical form of the AppLogin "info" object (PROTOCOL.md 3.1): compact
@@ -90,16 +90,7 @@ func (c *canonicalizer) fail(what string) error {
 	return errors.New("appws: info: " + what + " at offset " + strconv.Itoa(c.pos))
 }
 
-func (c *canonicalizer) skipSpace() {
-	for c.pos < len(c.in) {
-		switch c.in[c.pos] {
-		case ' ', '\t', '\n', '\r':
-			c.pos++
-		default:
-			return
-		}
-	}
-}
+func (c *canonicalizer) skipSpace() { c.pos = jsonscan.SkipSpace(c.in, c.pos) }
 
 func (c *canonicalizer) value(depth int) error {
 	if depth > maxInfoDepth {
@@ -125,9 +116,9 @@ func (c *canonicalizer) value(depth int) error {
 		return c.number()
 	default:
 		for _, lit := range [...]string{"true", "false", "null"} {
-			if len(c.in)-c.pos >= len(lit) && string(c.in[c.pos:c.pos+len(lit)]) == lit {
+			if end, ok := jsonscan.Literal(c.in, c.pos, lit); ok {
 				c.out = append(c.out, lit...)
-				c.pos += len(lit)
+				c.pos = end
 				return nil
 			}
 		}
@@ -260,141 +251,33 @@ func (c *canonicalizer) array(depth int) error {
 
 // number copies a JSON number literal unchanged after checking its grammar.
 func (c *canonicalizer) number() error {
-	start := c.pos
-	in := c.in
-	digits := func() int {
-		n := 0
-		for c.pos < len(in) && in[c.pos] >= '0' && in[c.pos] <= '9' {
-			c.pos++
-			n++
-		}
-		return n
-	}
-	if in[c.pos] == '-' {
-		c.pos++
-	}
-	if c.pos < len(in) && in[c.pos] == '0' {
-		c.pos++
-	} else if digits() == 0 {
+	end, ok := jsonscan.Number(c.in, c.pos)
+	if !ok {
+		c.pos = end
 		return c.fail("invalid number")
 	}
-	if c.pos < len(in) && in[c.pos] == '.' {
-		c.pos++
-		if digits() == 0 {
-			return c.fail("invalid number")
-		}
-	}
-	if c.pos < len(in) && (in[c.pos] == 'e' || in[c.pos] == 'E') {
-		c.pos++
-		if c.pos < len(in) && (in[c.pos] == '+' || in[c.pos] == '-') {
-			c.pos++
-		}
-		if digits() == 0 {
-			return c.fail("invalid number")
-		}
-	}
-	c.out = append(c.out, in[start:c.pos]...)
+	c.out = append(c.out, c.in[c.pos:end]...)
+	c.pos = end
 	return nil
 }
 
 // str decodes the JSON string at c.pos, checking UTF-8 and surrogates.
 func (c *canonicalizer) str() (string, error) {
-	c.pos++ // opening quote
-	var buf []byte
-	for {
-		if c.pos >= len(c.in) {
-			return "", c.fail("unterminated string")
-		}
-		b := c.in[c.pos]
-		switch {
-		case b == '"':
-			c.pos++
-			return string(buf), nil
-		case b < 0x20:
-			return "", c.fail("control character in string")
-		case b == '\\':
-			r, err := c.escape()
-			if err != nil {
-				return "", err
-			}
-			buf = utf8.AppendRune(buf, r)
-		case b < utf8.RuneSelf:
-			buf = append(buf, b)
-			c.pos++
-		default:
-			r, n := utf8.DecodeRune(c.in[c.pos:])
-			if r == utf8.RuneError && n <= 1 {
-				return "", c.fail("invalid UTF-8")
-			}
-			buf = append(buf, c.in[c.pos:c.pos+n]...)
-			c.pos += n
-		}
+	end, escaped, ok := jsonscan.String(c.in, c.pos)
+	if !ok {
+		c.pos = end
+		return "", c.fail("invalid string")
 	}
-}
-
-// escape decodes one escape sequence starting at the backslash.
-func (c *canonicalizer) escape() (rune, error) {
-	if c.pos+1 >= len(c.in) {
-		return 0, c.fail("unterminated escape")
+	q := c.in[c.pos:end]
+	c.pos = end
+	if !escaped {
+		return string(q[1 : len(q)-1]), nil
 	}
-	e := c.in[c.pos+1]
-	c.pos += 2
-	switch e {
-	case '"', '\\', '/':
-		return rune(e), nil
-	case 'b':
-		return '\b', nil
-	case 'f':
-		return '\f', nil
-	case 'n':
-		return '\n', nil
-	case 'r':
-		return '\r', nil
-	case 't':
-		return '\t', nil
-	case 'u':
-		r, ok := c.hex4()
-		if !ok {
-			return 0, c.fail("invalid \\u escape")
-		}
-		if utf16.IsSurrogate(r) {
-			if r >= 0xDC00 || c.pos+1 >= len(c.in) || c.in[c.pos] != '\\' || c.in[c.pos+1] != 'u' {
-				return 0, c.fail("lone surrogate")
-			}
-			c.pos += 2
-			r2, ok := c.hex4()
-			if !ok {
-				return 0, c.fail("invalid \\u escape")
-			}
-			r = utf16.DecodeRune(r, r2)
-			if r == utf8.RuneError {
-				return 0, c.fail("lone surrogate")
-			}
-		}
-		return r, nil
+	s, ok := jsonscan.Unquote(q)
+	if !ok {
+		return "", c.fail("lone surrogate")
 	}
-	return 0, c.fail("invalid escape")
-}
-
-func (c *canonicalizer) hex4() (rune, bool) {
-	if c.pos+4 > len(c.in) {
-		return 0, false
-	}
-	var r rune
-	for _, b := range c.in[c.pos : c.pos+4] {
-		switch {
-		case b >= '0' && b <= '9':
-			r = r<<4 | rune(b-'0')
-		case b >= 'a' && b <= 'f':
-			r = r<<4 | rune(b-'a'+10)
-		case b >= 'A' && b <= 'F':
-			r = r<<4 | rune(b-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	c.pos += 4
-	return r, true
+	return s, nil
 }
 
 // appendJSONString appends s as a JSON string with minimal escaping: only
