@@ -68,7 +68,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		cancel()
 		return nil, err
 	}
-	c.startSession(s, attempts)
+	c.setSession(s, attempts)
 	go c.supervise(s)
 	return c, nil
 }
@@ -78,14 +78,17 @@ func (c *Client) sessionEnv() sessionEnv {
 	return sessionEnv{opts: &c.opts, log: c.log, em: c.em, reqs: c.reqs, stats: &c.stats, nextID: &c.nextID}
 }
 
-// startSession makes s the current session and queues its ConnectComplete,
-// in one step: a Send made on seeing the ConnectComplete finds the session,
-// and the SendResults of sends into it come after the ConnectComplete.
-func (c *Client) startSession(s *session, attempts int) {
+// setSession makes s the session up now, or none (nil): the one place where
+// the current session changes. A new session's ConnectComplete is queued in
+// the same step, so a Send made on seeing it finds the session, and the
+// SendResults of sends into it come after it.
+func (c *Client) setSession(s *session, attempts int) {
 	c.mu.Lock()
-	c.em.pushLife(ConnectComplete{Session: s.id, Domain: s.domain, Attempts: attempts})
+	defer c.mu.Unlock()
+	if s != nil {
+		c.em.pushLife(ConnectComplete{Session: s.id, Domain: s.domain, Attempts: attempts})
+	}
 	c.cur = s
-	c.mu.Unlock()
 }
 
 // Events returns the channel of the client's events, the same one for the

@@ -105,9 +105,9 @@ func (c *Client) Close() error {
 // end marks the client ended and queues the final event.
 func (c *Client) end(err error) {
 	c.mu.Lock()
-	c.cur = nil
 	c.ended = true
 	c.mu.Unlock()
+	c.setSession(nil, 0)
 	c.reqs.fail(0, ErrClosed)
 	if err != nil {
 		c.log.Warn("appws: client ended", "err", err.Error())

@@ -51,27 +51,45 @@ func CanonicalInfo(info json.RawMessage) (json.RawMessage, error) {
 	return c.out, nil
 }
 
-// Digest returns the login digest of PROTOCOL.md 3.1: the lowercase hex
-// SHA-256 of app:domain:sip:guid:dn:info:challenge:password, where info is in
-// its canonical form and, when info is empty or null, left out together with
-// its colon. It fails only when info is not a valid JSON object.
-func Digest(app, domain, sip, guid, dn string, info json.RawMessage, challenge, password string) (string, error) {
-	canon, err := CanonicalInfo(info)
+// LoginFields are the AppLogin fields the login digest covers (PROTOCOL.md
+// 3.1), in one value instead of a row of strings: Options and Login carry the
+// same fields, and servers (appwstest, a user's own) check a login with them.
+type LoginFields struct {
+	App, Domain, SIP, GUID, DN string
+	// Info is the optional info object; it is hashed in its canonical form
+	// (CanonicalInfo).
+	Info json.RawMessage
+}
+
+// Digest returns the login digest of f for challenge and password: the
+// lowercase hex SHA-256 of app:domain:sip:guid:dn:info:challenge:password,
+// where info is in its canonical form and, when empty or null, left out
+// together with its colon. It fails only when Info is not a valid JSON
+// object.
+func (f LoginFields) Digest(challenge, password string) (string, error) {
+	canon, err := CanonicalInfo(f.Info)
 	if err != nil {
 		return "", err
 	}
-	return digestCanonical(app, domain, sip, guid, dn, canon, challenge, password), nil
+	f.Info = canon
+	return f.digestCanonical(challenge, password), nil
 }
 
-// digestCanonical is Digest for info already in canonical form.
-func digestCanonical(app, domain, sip, guid, dn string, canon []byte, challenge, password string) string {
+// Digest returns the login digest of PROTOCOL.md 3.1; it is
+// LoginFields{app, domain, sip, guid, dn, info}.Digest(challenge, password).
+func Digest(app, domain, sip, guid, dn string, info json.RawMessage, challenge, password string) (string, error) {
+	return LoginFields{App: app, Domain: domain, SIP: sip, GUID: guid, DN: dn, Info: info}.Digest(challenge, password)
+}
+
+// digestCanonical is Digest for f.Info already in canonical form.
+func (f LoginFields) digestCanonical(challenge, password string) string {
 	h := sha256.New()
-	for _, s := range [...]string{app, domain, sip, guid, dn} {
+	for _, s := range [...]string{f.App, f.Domain, f.SIP, f.GUID, f.DN} {
 		h.Write([]byte(s))
 		h.Write([]byte{':'})
 	}
-	if len(canon) > 0 {
-		h.Write(canon)
+	if len(f.Info) > 0 {
+		h.Write(f.Info)
 		h.Write([]byte{':'})
 	}
 	h.Write([]byte(challenge))

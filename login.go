@@ -147,7 +147,7 @@ func (c *Client) login(ctx context.Context, s *session) error {
 		}
 		l.Login = Login{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, PbxObj: o.PbxObj}
 		l.info = c.info
-		l.Digest = digestCanonical(o.App, o.Domain, o.SIP, o.GUID, o.DN, c.info, challenge, pw)
+		l.Digest = c.loginFields().digestCanonical(challenge, pw)
 		l.SessionKey = SessionKey(challenge, pw)
 	}
 	if err := s.conn.WriteMessage(websocket.TextMessage, l.appendAppLogin(nil)); err != nil {
@@ -244,3 +244,11 @@ func jsonText(raw json.RawMessage) string {
 	}
 	return string(raw)
 }
+
+// loginFields returns the digest's fields of a password login, with the
+// canonical info.
+func (c *Client) loginFields() LoginFields {
+	o := &c.opts
+	return LoginFields{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, Info: c.info}
+}
+

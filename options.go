@@ -229,3 +229,4 @@ func (o Options) normalize() (Options, []byte, error) {
 	}
 	return o, info, nil
 }
+

@@ -73,9 +73,7 @@ func (c *Client) supervise(s *session) {
 	for {
 		up := time.Now()
 		err := s.serve(c.closing, c.authDone())
-		c.mu.Lock()
-		c.cur = nil
-		c.mu.Unlock()
+		c.setSession(nil, 0)
 		c.em.endSession()
 
 		switch {
@@ -97,7 +95,7 @@ func (c *Client) supervise(s *session) {
 		}
 		c.log.Info("appws: reconnected", "session", next.id, "domain", next.domain, "attempts", attempts)
 		c.stats.reconnects.Add(1)
-		c.startSession(next, attempts)
+		c.setSession(next, attempts)
 		s = next
 	}
 }

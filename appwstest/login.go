@@ -137,7 +137,7 @@ func (ss *Session) appLogin(msg appws.Message) {
 		}
 		code, text = LoginErrWrongDigest, "wrong digest"
 		for _, pw := range passwords {
-			d, err := appws.Digest(rec.App, rec.Domain, rec.SIP, rec.GUID, rec.DN, info, challenge, pw)
+			d, err := appws.LoginFields{App: rec.App, Domain: rec.Domain, SIP: rec.SIP, GUID: rec.GUID, DN: rec.DN, Info: info}.Digest(challenge, pw)
 			if err != nil {
 				code, text = LoginErrBadMessage, "info is not a JSON object"
 				break

@@ -75,7 +75,7 @@ func (ss *Session) getServiceLogin(msg appws.Message) {
 			return
 		}
 	}
-	digest, err := appws.Digest(app, t.Domain, t.SIP, t.GUID, t.DN, info, challenge, t.Password)
+	digest, err := appws.LoginFields{App: app, Domain: t.Domain, SIP: t.SIP, GUID: t.GUID, DN: t.DN, Info: info}.Digest(challenge, t.Password)
 	if err != nil {
 		fail("bad info of service")
 		return

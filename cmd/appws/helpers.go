@@ -48,7 +48,7 @@ func runDigest(_ context.Context, args []string, std stdio) int {
 	if !ok {
 		return code
 	}
-	d, err := appws.Digest(*l.app, *l.domain, *l.sip, *l.guid, *l.dn, json.RawMessage(*l.info), *challenge, pw)
+	d, err := appws.LoginFields{App: *l.app, Domain: *l.domain, SIP: *l.sip, GUID: *l.guid, DN: *l.dn, Info: json.RawMessage(*l.info)}.Digest(*challenge, pw)
 	if err != nil {
 		fmt.Fprintf(std.errOut, "appws digest: -info: %s\n", errText(err, "info"))
 		return exitFail
