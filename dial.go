@@ -66,33 +66,12 @@ func (c *Client) dial(ctx context.Context) (dialed, error) {
 
 	hctx, cancel := context.WithTimeout(ctx, o.HandshakeTimeout)
 	defer cancel()
-	netDial := o.NetDialContext
-	if netDial == nil {
-		netDial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
+	up := &upgrade{o: o, host: u.Hostname(), hctx: hctx, limit: o.MaxHandshakeBytes, netDial: o.NetDialContext}
+	if up.netDial == nil {
+		up.netDial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
 	}
-	var (
-		bc   *bufConn
-		stop func() bool // ends the watch on hctx
-	)
-	// dialWire dials TCP and, until the upgrade completes, closes the
-	// connection when hctx ends: gorilla 1.5.3 uses only the deadline of
-	// its ctx while it writes the request and reads the response.
-	dialWire := func(ctx context.Context, network, addr string) (*wireConn, error) {
-		conn, err := netDial(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		w := &wireConn{Conn: conn, timeout: o.WriteTimeout}
-		stop = context.AfterFunc(hctx, func() { _ = w.Close() })
-		return w, nil
-	}
-	limit := o.MaxHandshakeBytes
 	if gorillaTLS {
-		limit += tlsAllowance
-	}
-	newBufConn := func(conn net.Conn, w *wireConn) *bufConn {
-		bc = &bufConn{Conn: conn, wire: w, handshake: true, hsLeft: limit}
-		return bc
+		up.limit += tlsAllowance
 	}
 	dialer := websocket.Dialer{
 		Proxy:           func(*http.Request) (*url.URL, error) { return proxyURL, nil },
@@ -102,70 +81,113 @@ func (c *Client) dial(ctx context.Context) (dialed, error) {
 		// hctx carries HandshakeTimeout.
 	}
 	if secure && !gorillaTLS {
-		dialer.NetDialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			w, err := dialWire(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			cfg := &tls.Config{}
-			if o.TLSConfig != nil {
-				cfg = o.TLSConfig.Clone()
-			}
-			if cfg.ServerName == "" {
-				cfg.ServerName = u.Hostname()
-			}
-			// The upgrade is HTTP/1.1: a config shared with net/http may
-			// offer h2, which a server would pick.
-			cfg.NextProtos = slices.DeleteFunc(slices.Clone(cfg.NextProtos), func(p string) bool { return p != "http/1.1" })
-			tc := tls.Client(w, cfg)
-			if err := tc.HandshakeContext(ctx); err != nil {
-				_ = w.Close()
-				return nil, err
-			}
-			return newBufConn(tc, w), nil
-		}
+		dialer.NetDialTLSContext = up.dialTLS
 	} else {
-		dialer.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			w, err := dialWire(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return newBufConn(w, w), nil
-		}
+		dialer.NetDialContext = up.dialPlain
 	}
 
 	conn, resp, err := dialer.DialContext(hctx, o.URL, o.Header)
-	watching := stop != nil && stop()
-	if err == nil && !watching && stop != nil {
+	watching := up.stop != nil && up.stop()
+	if err == nil && !watching && up.stop != nil {
 		// hctx ended just as the upgrade completed: the connection is
 		// closed, or about to be.
 		conn.Close()
 		err = hctx.Err()
 	}
 	if err != nil {
-		if bc != nil && bc.hsOver {
-			return dialed{}, fmt.Errorf("appws: connect to %s: %w", redactURL(o.URL), ErrHandshakeTooLarge)
-		}
-		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
-			herr := handshakeError(resp)
-			resp.Body.Close()
-			return dialed{}, herr
-		}
-		if ctx.Err() != nil {
-			return dialed{}, fmt.Errorf("appws: connect to %s: %w", redactURL(o.URL), ctx.Err())
-		}
-		if hctx.Err() != nil {
-			return dialed{}, fmt.Errorf("appws: connect to %s: websocket handshake timed out after %v: %w",
-				redactURL(o.URL), o.HandshakeTimeout, context.DeadlineExceeded)
-		}
-		return dialed{}, fmt.Errorf("appws: connect to %s: %w", redactURL(o.URL), err)
+		return dialed{}, up.failed(ctx, resp, err)
 	}
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
-	bc.handshake = false
+	up.bc.handshake = false
 	conn.SetReadLimit(o.ReadLimit)
-	return dialed{conn: conn, bc: bc, rawFrames: !gorillaTLS}, nil
+	return dialed{conn: conn, bc: up.bc, rawFrames: !gorillaTLS}, nil
+}
+
+// upgrade is one websocket upgrade in progress: how it dials, the bufConn it
+// puts under gorilla, and the watch that closes the connection when the
+// attempt's ctx (Dial's, or Close's, with HandshakeTimeout) ends.
+type upgrade struct {
+	o       *Options
+	host    string // the URL's host, the TLS ServerName by default
+	hctx    context.Context
+	limit   int // MaxHandshakeBytes, and more through a proxy
+	netDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	bc      *bufConn
+	stop    func() bool // ends the watch on hctx
+}
+
+// wire dials TCP and, until the upgrade completes, closes the connection
+// when hctx ends: gorilla 1.5.3 uses only the deadline of its ctx while it
+// writes the request and reads the response.
+func (up *upgrade) wire(ctx context.Context, network, addr string) (*wireConn, error) {
+	conn, err := up.netDial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	w := &wireConn{Conn: conn, timeout: up.o.WriteTimeout}
+	up.stop = context.AfterFunc(up.hctx, func() { _ = w.Close() })
+	return w, nil
+}
+
+func (up *upgrade) newBufConn(conn net.Conn, w *wireConn) *bufConn {
+	up.bc = &bufConn{Conn: conn, wire: w, handshake: true, hsLeft: up.limit}
+	return up.bc
+}
+
+// dialPlain is gorilla's NetDialContext: ws://, and wss:// through a proxy
+// (gorilla then makes the TLS connection above bufConn).
+func (up *upgrade) dialPlain(ctx context.Context, network, addr string) (net.Conn, error) {
+	w, err := up.wire(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return up.newBufConn(w, w), nil
+}
+
+// dialTLS is gorilla's NetDialTLSContext for wss://: appws makes the TLS
+// connection itself, so bufConn frames above it.
+func (up *upgrade) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	w, err := up.wire(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{}
+	if up.o.TLSConfig != nil {
+		cfg = up.o.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = up.host
+	}
+	// The upgrade is HTTP/1.1: a config shared with net/http may offer h2,
+	// which a server would pick.
+	cfg.NextProtos = slices.DeleteFunc(slices.Clone(cfg.NextProtos), func(p string) bool { return p != "http/1.1" })
+	tc := tls.Client(w, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	return up.newBufConn(tc, w), nil
+}
+
+// failed turns a failed upgrade into the attempt's error.
+func (up *upgrade) failed(ctx context.Context, resp *http.Response, err error) error {
+	where := redactURL(up.o.URL)
+	switch {
+	case up.bc != nil && up.bc.hsOver:
+		return fmt.Errorf("appws: connect to %s: %w", where, ErrHandshakeTooLarge)
+	case resp != nil && errors.Is(err, websocket.ErrBadHandshake):
+		herr := handshakeError(resp)
+		resp.Body.Close()
+		return herr
+	case ctx.Err() != nil:
+		return fmt.Errorf("appws: connect to %s: %w", where, ctx.Err())
+	case up.hctx.Err() != nil:
+		return fmt.Errorf("appws: connect to %s: websocket handshake timed out after %v: %w",
+			where, up.o.HandshakeTimeout, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("appws: connect to %s: %w", where, err)
 }
 
 // proxyFor returns the proxy for u (nil: connect directly), chosen the way

@@ -251,4 +251,3 @@ func (c *Client) loginFields() LoginFields {
 	o := &c.opts
 	return LoginFields{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, Info: c.info}
 }
-

@@ -229,4 +229,3 @@ func (o Options) normalize() (Options, []byte, error) {
 	}
 	return o, info, nil
 }
-

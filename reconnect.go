@@ -162,4 +162,3 @@ func (c *Client) loginLoop(ctx context.Context, bo backoff.BackOff, last uint64,
 		cause = err
 	}
 }
-
