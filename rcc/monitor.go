@@ -131,12 +131,11 @@ type Monitor struct {
 }
 
 type userState struct {
-	key     string
-	u       User
-	watched bool
-	handle  int    // 0: unknown
-	src     string // of the UserInitialize sent in session, "" if none
-	calls   map[int]*Call
+	key    string
+	u      User
+	handle int    // 0: unknown
+	src    string // of the UserInitialize sent in session, "" if none
+	calls  map[int]*Call
 }
 
 // NewMonitor returns a Monitor with cfg. Feed it every event from the
@@ -312,15 +311,18 @@ func (m *Monitor) userInfo(u User, update string, out []Change) []Change {
 		out = append(out, Change{Kind: UserAdded, User: u})
 	} else if !sameUser(us.u, u) {
 		us.u = u
-		for _, c := range us.calls {
-			c.User = key
-		}
 		out = append(out, Change{Kind: UserChanged, User: u})
 	}
-	us.watched = m.cfg.Watch == nil || m.cfg.Watch(u)
-	if us.watched && us.src == "" && !slices.Contains(m.toInit, us) {
+	// A user Watch no longer selects keeps its UserInitialize of this
+	// session; one not yet sent is not sent.
+	watched := m.cfg.Watch == nil || m.cfg.Watch(u)
+	queued := slices.Contains(m.toInit, us)
+	switch {
+	case watched && us.src == "" && !queued:
 		m.toInit = append(m.toInit, us)
 		m.announce = true
+	case !watched && queued:
+		m.toInit = slices.DeleteFunc(m.toInit, func(x *userState) bool { return x == us })
 	}
 	return out
 }
