@@ -123,7 +123,7 @@ func monitorCalls(ctx context.Context, c *appws.Client, cfg rcc.Config, stop <-c
 			}
 			if m.Pending() {
 				if err := m.Sync(sendCtx, c); err != nil {
-					fmt.Fprintf(std.errOut, "appws calls: sending Initialize: %s\n", errText(err))
+					fmt.Fprintf(std.errOut, "appws calls: sending Initialize or UserInitialize: %s (sent again after the next login)\n", errText(err))
 				}
 			}
 			switch ev := ev.(type) {
