@@ -33,6 +33,7 @@ type Error struct {
 	Text string
 }
 
+// Error returns "rcc: Op: Text".
 func (e *Error) Error() string { return "rcc: " + e.Op + ": " + e.Text }
 
 // encode returns body (a struct encoded as a JSON object) with "api":"RCC"
