@@ -7,6 +7,8 @@
 //	                             log in, send JSON lines from stdin, print events as JSON lines
 //	appws serve -app NAME[=PASSWORD|=@FILE|=env:VAR] ... [flags]
 //	                             run a local test server (echo service) and print its URL
+//	appws calls [-url URL -app NAME [flags]]
+//	                             monitor calls (RCC), one JSON line per change; no -url: a fake PBX
 //	appws digest -app A -challenge C [flags]
 //	appws sessionkey -challenge C
 //	appws encrypt|decrypt|hash -key K -seed S DATA
@@ -100,6 +102,7 @@ func commands() []command {
 		{"demo", "run a self-contained demo of the library in memory (the default)", runDemo},
 		{"connect", "log in to a server, send JSON lines from stdin, print events as JSON lines", runConnect},
 		{"serve", "run a local AppWebsocket test server (echo service)", runServe},
+		{"calls", "monitor the calls of a PBX's users (RCC), one JSON line per change", runCalls},
 		{"digest", "print the login digest for a challenge", runDigest},
 		{"sessionkey", "print the session key of a password login for a challenge", runSessionKey},
 		{"encrypt", "encrypt DATA with a session key and seed (RC4, hex output)", runEncrypt},
