@@ -377,122 +377,65 @@ func (e *emitter) finish() {
 	if e.finished {
 		return
 	}
+	closed, undelivered := e.placeRest()
+	closed.Undelivered = undelivered
+	select {
+	case e.out <- closed:
+	default:
+		e.makeRoomFor(&closed)
+		e.out <- closed
+	}
+	close(e.out)
+	e.finished = true
+}
+
+// placeRest puts the events still queued into the channel's buffer, in
+// order, keeping a place for Closed, and returns Closed and how many events
+// did not fit. Once one did not fit, none after it goes either, so what is
+// missing is right before Closed. e.mu is held.
+func (e *emitter) placeRest() (Closed, int) {
 	undelivered := 0
-	var closed Closed
 	for {
 		ev := e.inflight
 		e.inflight = nil
 		if ev == nil {
 			if ev = e.take(); ev == nil {
-				break // cannot happen: Closed is queued
+				return Closed{}, undelivered // cannot happen: Closed is queued
 			}
 		}
 		if cl, ok := ev.(Closed); ok {
-			closed = cl
-			break
+			return cl, undelivered
 		}
-		// Keep a place for Closed; once one event did not fit, none after
-		// it goes either, so what is missing is right before Closed.
 		if undelivered == 0 && len(e.out) < cap(e.out)-1 {
 			e.out <- ev
 			continue
 		}
 		undelivered++
 	}
-	select {
-	case e.out <- withUndelivered(closed, undelivered):
-	default:
-		// The pump filled the last place. Take the buffer out and put it
-		// back without its newest event, so that what is missing is still
-		// right before Closed. (A consumer reading meanwhile sees the
-		// same order.)
-		var held []Event
-		for len(e.out) > 0 {
-			select {
-			case ev := <-e.out:
-				held = append(held, ev)
-			default:
-			}
-		}
-		if n := len(held); n == cap(e.out) {
-			if _, ok := held[n-1].(Message); ok {
-				closed.Dropped++
-			} else {
-				undelivered++
-			}
-			held = held[:n-1]
-		}
-		for _, ev := range held {
-			e.out <- ev
-		}
-		e.out <- withUndelivered(closed, undelivered)
-	}
-	close(e.out)
-	e.finished = true
 }
 
-func withUndelivered(c Closed, n int) Closed {
-	c.Undelivered = n
-	return c
-}
-
-// fifo is a queue that reuses its array: popping by reslicing would make
-// every append past the end allocate a new one, once per few messages.
-type fifo[T any] struct {
-	buf  []T
-	head int
-	keep int // the largest array kept once the queue is empty
-}
-
-func (q *fifo[T]) len() int { return len(q.buf) - q.head }
-
-func (q *fifo[T]) front() T { return q.buf[q.head] }
-
-func (q *fifo[T]) frontPtr() *T { return &q.buf[q.head] }
-
-func (q *fifo[T]) backPtr() *T { return &q.buf[len(q.buf)-1] }
-
-func (q *fifo[T]) push(v T) {
-	if len(q.buf) == cap(q.buf) && q.head >= len(q.buf)/2 {
-		// Move the live half to the front instead of growing.
-		n := copy(q.buf, q.buf[q.head:])
-		clear(q.buf[n:])
-		q.buf, q.head = q.buf[:n], 0
-	}
-	q.buf = append(q.buf, v)
-}
-
-func (q *fifo[T]) pop() T {
-	var zero T
-	v := q.buf[q.head]
-	q.buf[q.head] = zero
-	q.head++
-	if q.head == len(q.buf) {
-		// Empty: start over at the front; let a burst's big array go.
-		q.buf, q.head = q.buf[:0], 0
-		if cap(q.buf) > q.keep {
-			q.buf = nil
+// makeRoomFor frees the place for Closed that the pump filled: it takes the
+// buffer out and puts it back without its newest event, which closed then
+// counts, so that what is missing is still right before Closed. (A consumer
+// reading meanwhile sees the same order.) e.mu is held.
+func (e *emitter) makeRoomFor(closed *Closed) {
+	var held []Event
+	for len(e.out) > 0 {
+		select {
+		case ev := <-e.out:
+			held = append(held, ev)
+		default:
 		}
 	}
-	return v
-}
-
-// filter keeps the items for which keep is true, in order.
-func (q *fifo[T]) filter(keep func(T) bool) {
-	live := q.buf[q.head:]
-	n := 0
-	for _, v := range live {
-		if keep(v) {
-			live[n] = v
-			n++
+	if n := len(held); n == cap(e.out) {
+		if _, ok := held[n-1].(Message); ok {
+			closed.Dropped++
+		} else {
+			closed.Undelivered++
 		}
+		held = held[:n-1]
 	}
-	clear(live[n:])
-	q.buf = q.buf[:q.head+n]
-}
-
-// reset empties the queue.
-func (q *fifo[T]) reset() {
-	clear(q.buf)
-	q.buf, q.head = nil, 0
+	for _, ev := range held {
+		e.out <- ev
+	}
 }

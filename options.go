@@ -137,68 +137,95 @@ type Options struct {
 
 // normalize checks o and fills in defaults. It does no I/O.
 func (o Options) normalize() (Options, []byte, error) {
+	if err := o.checkLogin(); err != nil {
+		return o, nil, err
+	}
+	info, err := CanonicalInfo(o.Info)
+	if err != nil {
+		return o, nil, &ConfigError{"Info", strings.TrimPrefix(err.Error(), "appws: info: ")}
+	}
+	if err := o.defaultDurations(); err != nil {
+		return o, nil, err
+	}
+	if err := o.defaultSizes(); err != nil {
+		return o, nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o, info, nil
+}
+
+// checkLogin checks the URL and the login's fields.
+func (o *Options) checkLogin() error {
 	u, err := url.Parse(o.URL)
 	switch {
 	case o.URL == "":
-		return o, nil, &ConfigError{"URL", "empty"}
+		return &ConfigError{"URL", "empty"}
 	case err != nil:
-		return o, nil, &ConfigError{"URL", "cannot be parsed"}
+		return &ConfigError{"URL", "cannot be parsed"}
 	case u.Scheme != "ws" && u.Scheme != "wss":
-		return o, nil, &ConfigError{"URL", "scheme must be ws or wss, not " + quoteShort(u.Scheme)}
+		return &ConfigError{"URL", "scheme must be ws or wss, not " + quoteShort(u.Scheme)}
 	case u.Host == "":
-		return o, nil, &ConfigError{"URL", "has no host"}
+		return &ConfigError{"URL", "has no host"}
 	case u.User != nil:
-		return o, nil, &ConfigError{"URL", "must not contain a user or password (websocket URLs cannot carry them)"}
+		return &ConfigError{"URL", "must not contain a user or password (websocket URLs cannot carry them)"}
 	case o.App == "":
-		return o, nil, &ConfigError{"App", "empty"}
+		return &ConfigError{"App", "empty"}
 	case o.Password == "" && o.Authenticator == nil:
-		return o, nil, &ConfigError{"Password", "neither Password nor Authenticator is set"}
+		return &ConfigError{"Password", "neither Password nor Authenticator is set"}
 	case o.Password != "" && o.Authenticator != nil:
-		return o, nil, &ConfigError{"Authenticator", "Password and Authenticator are both set"}
+		return &ConfigError{"Authenticator", "Password and Authenticator are both set"}
 	}
 	for _, f := range []struct{ name, v string }{
 		{"App", o.App}, {"Domain", o.Domain}, {"SIP", o.SIP}, {"GUID", o.GUID}, {"DN", o.DN}, {"PbxObj", o.PbxObj},
 		{"User", o.User}, {"AppObj", o.AppObj},
 	} {
 		if !utf8.ValidString(f.v) {
-			return o, nil, &ConfigError{f.name, "not valid UTF-8"}
+			return &ConfigError{f.name, "not valid UTF-8"}
 		}
 	}
-	info, err := CanonicalInfo(o.Info)
-	if err != nil {
-		return o, nil, &ConfigError{"Info", strings.TrimPrefix(err.Error(), "appws: info: ")}
-	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&o.MinBackoff, time.Second)
-	def(&o.MaxBackoff, 60*time.Second)
-	def(&o.StableAfter, 10*time.Second)
-	def(&o.HandshakeTimeout, 10*time.Second)
-	def(&o.LoginTimeout, 15*time.Second)
-	def(&o.WriteTimeout, 10*time.Second)
-	def(&o.CloseTimeout, time.Second)
-	def(&o.PingInterval, 30*time.Second)
-	def(&o.PongTimeout, 15*time.Second)
-	def(&o.KeepAliveInterval, 60*time.Second)
-	if o.MinBackoff < 0 || o.MaxBackoff < o.MinBackoff {
-		return o, nil, &ConfigError{"MaxBackoff", "must not be below MinBackoff"}
-	}
+	return nil
+}
+
+// defaultDurations fills in the default timeouts and backoff bounds and
+// refuses negative ones (a negative PingInterval or KeepAliveInterval turns
+// them off).
+func (o *Options) defaultDurations() error {
 	for _, d := range []struct {
 		name string
-		v    time.Duration
+		v    *time.Duration
+		def  time.Duration
+		neg  bool // negative allowed here (off, or checked below)
 	}{
-		{"HandshakeTimeout", o.HandshakeTimeout}, {"LoginTimeout", o.LoginTimeout}, {"WriteTimeout", o.WriteTimeout},
-		{"CloseTimeout", o.CloseTimeout}, {"PongTimeout", o.PongTimeout}, {"StableAfter", o.StableAfter},
+		{"MinBackoff", &o.MinBackoff, time.Second, true},
+		{"MaxBackoff", &o.MaxBackoff, 60 * time.Second, true},
+		{"StableAfter", &o.StableAfter, 10 * time.Second, false},
+		{"HandshakeTimeout", &o.HandshakeTimeout, 10 * time.Second, false},
+		{"LoginTimeout", &o.LoginTimeout, 15 * time.Second, false},
+		{"WriteTimeout", &o.WriteTimeout, 10 * time.Second, false},
+		{"CloseTimeout", &o.CloseTimeout, time.Second, false},
+		{"PingInterval", &o.PingInterval, 30 * time.Second, true},
+		{"PongTimeout", &o.PongTimeout, 15 * time.Second, false},
+		{"KeepAliveInterval", &o.KeepAliveInterval, 60 * time.Second, true},
 	} {
-		if d.v < 0 {
-			return o, nil, &ConfigError{d.name, "negative"}
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < 0 && !d.neg:
+			return &ConfigError{d.name, "negative"}
 		}
 	}
+	if o.MinBackoff < 0 || o.MaxBackoff < o.MinBackoff {
+		return &ConfigError{"MaxBackoff", "must not be below MinBackoff"}
+	}
+	return nil
+}
+
+// defaultSizes fills in the default limits and refuses negative ones.
+func (o *Options) defaultSizes() error {
 	if o.ReadLimit < 0 {
-		return o, nil, &ConfigError{"ReadLimit", "negative"}
+		return &ConfigError{"ReadLimit", "negative"}
 	}
 	if o.ReadLimit == 0 {
 		o.ReadLimit = 4 << 20
@@ -219,13 +246,10 @@ func (o Options) normalize() (Options, []byte, error) {
 	} {
 		switch {
 		case *n.v < 0:
-			return o, nil, &ConfigError{n.name, "negative"}
+			return &ConfigError{n.name, "negative"}
 		case *n.v == 0:
 			*n.v = n.def
 		}
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	return o, info, nil
+	return nil
 }
