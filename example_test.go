@@ -284,13 +284,18 @@ func ExampleClient_Stats() {
 	}
 	defer c.Close()
 
+	if _, err := c.Request(ctx, map[string]string{"mt": "Ping"}); err != nil {
+		fmt.Println("request:", err)
+	}
 	for range 3 {
 		if _, err := c.Send(ctx, map[string]string{"mt": "Note"}); err != nil {
 			fmt.Println("send:", err)
 		}
 	}
-	if _, err := c.Request(ctx, map[string]string{"mt": "Ping"}); err != nil {
-		fmt.Println("request:", err)
+	for results := 0; results < 3; { // counted by the time their SendResults come
+		if _, ok := (<-c.Events()).(appws.SendResult); ok {
+			results++
+		}
 	}
 	st := c.Stats()
 	fmt.Printf("accepted %d, written %d, failed %d, reconnects %d\n",
