@@ -7,6 +7,8 @@
 //	                             log in, send JSON lines from stdin, print events as JSON lines
 //	appws serve -app NAME=PASSWORD ... [flags]
 //	                             run a local test server (echo service) and print its URL
+//	appws users [-url URL -app NAME [flags]]
+//	                             replicate a PBX's users table, print it and its changes
 //	appws digest -app A -challenge C [flags]
 //	appws sessionkey -challenge C
 //	appws encrypt|decrypt|hash -key K -seed S DATA
@@ -88,6 +90,7 @@ func commands() []command {
 		{"demo", "run a self-contained demo of the library on loopback (the default)", runDemo},
 		{"connect", "log in to a server, send JSON lines from stdin, print events as JSON lines", runConnect},
 		{"serve", "run a local AppWebsocket test server (echo service)", runServe},
+		{"users", "replicate a PBX's users table (PbxTableUsers), print it and its changes", runUsers},
 		{"digest", "print the login digest for a challenge", runDigest},
 		{"sessionkey", "print the session key of a password login for a challenge", runSessionKey},
 		{"encrypt", "encrypt DATA with a session key and seed (hex output)", runEncrypt},
