@@ -14,7 +14,7 @@ import (
 
 // BenchmarkReplicate10k replicates a table of 10,000 users from the fake,
 // in memory in one process, one row per ReplicateNextResult as the PBX
-// sends them: each op is a whole initial replication (20,002 messages)
+// sends them: each op is a whole initial replication (20,004 messages: ReplicateStart, 10,001 ReplicateNext and their results)
 // through the real client. B/user is the heap the finished table holds
 // per user; B/op and allocs/op count both ends, the fake included.
 func BenchmarkReplicate10k(b *testing.B) {

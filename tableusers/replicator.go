@@ -151,10 +151,10 @@ func New(s Sender, opts Options) *Replicator {
 // the table, nil for most events. It sends what the protocol asks for:
 //
 //   - ConnectComplete starts the replication of the whole table in the new
-//     session (ReplicateStart). The table read so far stays readable,
-//     complete and live changes apart, until the new replication is
-//     complete; then Handle returns the difference to it (Added, Changed,
-//     Removed, by guid) followed by Synced.
+//     session (ReplicateStart). Until that replication is complete the
+//     table stays as it was (the last complete one, or empty at first);
+//     then Handle returns the difference to it (Added, Changed, Removed,
+//     sorted by guid) followed by Synced, and the table is live again.
 //   - A Message of this API advances the replication: ReplicateStartResult
 //     and ReplicateNextResult are answered with ReplicateNext until a
 //     ReplicateNextResult without a row ends it; ReplicateAdd, Update and
@@ -426,6 +426,7 @@ func (r *Replicator) Synced() bool {
 // Available returns the columns the PBX said it publishes, from
 // ReplicateStartResult of the current session (nil before it came). The
 // values are the column descriptions as received ({"update":true} or {}).
+// Unlike Snapshot, call it from the goroutine that calls Handle.
 func (r *Replicator) Available() map[string]json.RawMessage {
 	return maps.Clone(r.available)
 }

@@ -502,3 +502,21 @@ func TestUserJSON(t *testing.T) {
 		t.Error("DefaultColumns asks for the password")
 	}
 }
+
+// A Replicator made after the session's ConnectComplete was handled starts
+// with Start.
+func TestStartForSessionAlreadyUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, appwstest.NewUsersTable(users(2)...), tableusers.Options{})
+		if _, ok := (<-h.c.Events()).(appws.ConnectComplete); !ok {
+			t.Fatal("first event is not ConnectComplete")
+		}
+		h.c.MessageComplete()
+		if err := h.r.Start(h.ctx, h.c.Session()); err != nil {
+			t.Fatal(err)
+		}
+		if s := summary(h.untilSynced()); s != "added g00, added g01, synced" {
+			t.Fatalf("changes: %s", s)
+		}
+	})
+}
