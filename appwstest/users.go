@@ -42,6 +42,15 @@ type UserRow map[string]any
 //     {"guid":...}) go to every session that sent ReplicateStart, also
 //     while it is still paging.
 //   - Other messages go to the next Handler.
+//
+// The server's faults apply as usual (Session.Drop, Server.DropAll,
+// Session.Stall, RefuseLogins ...); DropAfterPages adds the one a replica
+// must survive most: a connection lost in the middle of the replication.
+//
+// Add, Update and Remove return once their messages were written. On an
+// in-memory server that is when the client has read them; the appws
+// client reads ahead by itself, so they wait only while its read-ahead is
+// full (a consumer that stopped calling MessageComplete).
 type UsersTable struct {
 	mu        sync.Mutex
 	rows      map[string]UserRow

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -517,6 +518,42 @@ func TestStartForSessionAlreadyUp(t *testing.T) {
 		}
 		if s := summary(h.untilSynced()); s != "added g00, added g01, synced" {
 			t.Fatalf("changes: %s", s)
+		}
+	})
+}
+
+// The table may be read from other goroutines while Handle changes it (run
+// with -race).
+func TestReadsFromOtherGoroutines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, appwstest.NewUsersTable(users(20)...), tableusers.Options{})
+		done := make(chan struct{})
+		read := make(chan int)
+		go func() {
+			n := 0
+			for {
+				select {
+				case <-done:
+					read <- n
+					return
+				default:
+				}
+				synced := h.r.Synced() // set with the table, under its lock
+				if snap := h.r.Snapshot(); synced && len(snap) != 20 {
+					t.Errorf("synced, but %d users", len(snap))
+				}
+				h.r.Lookup("g03")
+				h.r.Len()
+				n++
+				runtime.Gosched()
+			}
+		}()
+		h.untilSynced()
+		_ = h.tbl.Update(user("g03", "Changed"))
+		h.untilChanges(1)
+		close(done)
+		if n := <-read; n == 0 {
+			t.Error("no reads")
 		}
 	})
 }
