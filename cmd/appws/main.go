@@ -9,6 +9,8 @@
 //	                             run a local test server (echo service) and print its URL
 //	appws calls [-url URL -app NAME [flags]]
 //	                             monitor calls (RCC), one JSON line per change; no -url: a fake PBX
+//	appws users [-url URL -app NAME [flags]]
+//	                             replicate a PBX's users table, print it and its changes
 //	appws digest -app A -challenge C [flags]
 //	appws sessionkey -challenge C
 //	appws encrypt|decrypt|hash -key K -seed S DATA
@@ -103,6 +105,7 @@ func commands() []command {
 		{"connect", "log in to a server, send JSON lines from stdin, print events as JSON lines", runConnect},
 		{"serve", "run a local AppWebsocket test server (echo service)", runServe},
 		{"calls", "monitor the calls of a PBX's users (RCC), one JSON line per change", runCalls},
+		{"users", "replicate a PBX's users table (PbxTableUsers), print it and its changes", runUsers},
 		{"digest", "print the login digest for a challenge", runDigest},
 		{"sessionkey", "print the session key of a password login for a challenge", runSessionKey},
 		{"encrypt", "encrypt DATA with a session key and seed (RC4, hex output)", runEncrypt},
