@@ -5,7 +5,7 @@
 // connection and goroutine to be gone.
 //
 // The server speaks the protocol as innovaphone's PBX and app services do
-// (PROTOCOL.md section 7): a fresh random 16-digit challenge per
+// (PROTOCOL.md section 7, in the repository): a fresh random 16-digit challenge per
 // AppChallenge, the digest rebuilt from the received AppLogin fields (info in
 // its canonical form), per-app and per-domain passwords, KeepAlive consumed
 // silently, the Services API (GetServiceLogin, SubscribeServices) for
@@ -52,6 +52,13 @@
 //	Server.RefuseLogins     fail the next n logins
 //	Server.SetLoginDelay    delay the AppLoginResult
 //	Server.DropAll          drop every connection
+//	UsersTable.DropAfterPages drop a connection in the middle of a replication
+//
+// Two fake PBX APIs are opt-in handlers for Config.Handler, scriptable
+// from the test: NewRCC (users, devices and calls that appear, change state
+// and end, for package rcc) and NewUsersTable (the PbxTableUsers
+// replication, with users changed while replicating, for package
+// tableusers). Both record what the client sent.
 //
 // Session.ID numbers the server's websocket connections (upgrades), not
 // logins: it is not the appws client's ConnectComplete.Session, which
