@@ -122,6 +122,11 @@ type Config struct {
 	// Session.SendFragmented and Session.SendFrameHeader ignore it: they
 	// write the frames they are asked for.
 	MaxFrameSize int
+	// RecordLimit bounds the messages a Session keeps for Received: the
+	// newest RecordLimit of them (WaitReceived still counts them all). 0
+	// keeps every one, which suits a test; a server that runs for long
+	// (appws serve) or takes a flood of messages should set a limit.
+	RecordLimit int
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
 }
@@ -137,6 +142,7 @@ type Server struct {
 	log       *slog.Logger
 	readLimit int64
 	maxFrame  int // 0: no fragmentation
+	recordMax int // 0: keep every received message
 	path      string
 	addr      string        // TCP address, "" in memory
 	pipe      *pipeListener // nil on TCP
@@ -208,6 +214,7 @@ func newServer(cfg Config, useTLS bool) *Server {
 	if s.readLimit <= 0 {
 		s.readLimit = defaultReadLimit
 	}
+	s.recordMax = max(cfg.RecordLimit, 0)
 	switch {
 	case cfg.MaxFrameSize == 0:
 		s.maxFrame = defaultMaxFrameSize

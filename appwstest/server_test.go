@@ -289,3 +289,43 @@ func TestPingAnswered(t *testing.T) {
 		t.Fatal("no pong before the reply")
 	}
 }
+
+// TestRecordLimitKeepsTheNewest: with RecordLimit a session keeps only the
+// newest messages for Received, while WaitReceived counts them all.
+func TestRecordLimitKeepsTheNewest(t *testing.T) {
+	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"app": "pw"}, RecordLimit: 3, Handler: appwstest.Silent})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := appws.Dial(ctx, srv.ClientOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Close()
+		for range c.Events() {
+		}
+	}()
+	ss, err := srv.NextSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := c.Send(ctx, map[string]any{"mt": "N", "n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ss.WaitReceived(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	got := ss.Received()
+	if len(got) != 3 {
+		t.Fatalf("Received() holds %d messages, want the newest 3", len(got))
+	}
+	for i, m := range got {
+		var v struct{ N int }
+		if err := m.Decode(&v); err != nil || v.N != 7+i {
+			t.Errorf("message %d: %s, want n=%d", i, m.Raw, 7+i)
+		}
+	}
+}

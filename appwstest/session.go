@@ -58,6 +58,7 @@ type Session struct {
 	key      string
 	received []appws.Message
 	recvSig  chan struct{} // closed and replaced whenever a message is recorded
+	nrecv    int           // messages recorded, also those RecordLimit let go
 	pingWait []*pingWaiter // Ping calls waiting for their pong
 }
 
@@ -263,6 +264,14 @@ func (ss *Session) record(msg appws.Message) {
 	msg.Session = ss.id
 	ss.mu.Lock()
 	ss.received = append(ss.received, msg)
+	ss.nrecv++
+	if limit := ss.srv.recordMax; limit > 0 && len(ss.received) >= 2*limit {
+		// Keep the newest limit; copying only every limit messages keeps
+		// recording cheap.
+		n := copy(ss.received, ss.received[len(ss.received)-limit:])
+		clear(ss.received[n:])
+		ss.received = ss.received[:n]
+	}
 	close(ss.recvSig)
 	ss.recvSig = make(chan struct{})
 	ss.mu.Unlock()
@@ -504,12 +513,17 @@ func (ss *Session) Ping(ctx context.Context, data []byte) error {
 }
 
 // Received returns every message the session received after login, in order
-// (copies), including KeepAlive and Services requests.
+// (copies), including KeepAlive and Services requests; with
+// Config.RecordLimit, only the newest RecordLimit of them.
 func (ss *Session) Received() []appws.Message {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	out := make([]appws.Message, len(ss.received))
-	for i, m := range ss.received {
+	kept := ss.received
+	if limit := ss.srv.recordMax; limit > 0 && len(kept) > limit {
+		kept = kept[len(kept)-limit:]
+	}
+	out := make([]appws.Message, len(kept))
+	for i, m := range kept {
 		m.Raw = bytes.Clone(m.Raw)
 		out[i] = m
 	}
@@ -522,7 +536,7 @@ func (ss *Session) Received() []appws.Message {
 func (ss *Session) WaitReceived(ctx context.Context, n int) ([]appws.Message, error) {
 	for {
 		ss.mu.Lock()
-		have, sig := len(ss.received), ss.recvSig
+		have, sig := ss.nrecv, ss.recvSig
 		ss.mu.Unlock()
 		if have >= n {
 			return ss.Received(), nil
@@ -531,7 +545,7 @@ func (ss *Session) WaitReceived(ctx context.Context, n int) ([]appws.Message, er
 		case <-sig:
 		case <-ss.done:
 			ss.mu.Lock()
-			have = len(ss.received)
+			have = ss.nrecv
 			ss.mu.Unlock()
 			if have >= n {
 				return ss.Received(), nil

@@ -83,6 +83,8 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 		Domain:   *domain,
 		Path:     *path,
 		Logger:   log,
+		// serve runs for long: keep only the newest messages of a session.
+		RecordLimit: 1000,
 	})
 	// The URL comes first and alone on stdout, for scripts.
 	fmt.Fprintln(std.out, srv.URL)
