@@ -58,6 +58,7 @@ func (s *session) closeQueue(cause error) {
 // sendError is the SendResult error of a message that was not written.
 type sendError struct{ cause error }
 
+// Error describes the error; it starts with "appws: ".
 func (e *sendError) Error() string {
 	return ErrSessionEnded.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "appws: ")
 }

@@ -70,6 +70,7 @@ type ConfigError struct {
 	Msg   string
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *ConfigError) Error() string {
 	return "appws: invalid " + e.Field + ": " + e.Msg
 }
@@ -84,6 +85,7 @@ type LoginError struct {
 	Text string
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *LoginError) Error() string { return refusal("appws: login rejected", e.Code, e.Text) }
 
 // refusal is the text of an error that carries a server's error code and
@@ -113,6 +115,7 @@ type HandshakeError struct {
 	Body       string      // the start of the response body: at most 512 bytes read, made valid UTF-8
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *HandshakeError) Error() string {
 	return "appws: websocket handshake refused: HTTP " + e.Status
 }
@@ -132,6 +135,7 @@ type ProtocolError struct {
 	Msg string
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *ProtocolError) Error() string { return "appws: protocol error: " + e.Msg }
 
 // ReadLimitError ends a session whose server sent a message larger than
@@ -140,6 +144,7 @@ type ReadLimitError struct {
 	Limit int64
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *ReadLimitError) Error() string {
 	return "appws: message from server exceeds the read limit of " + strconv.FormatInt(e.Limit, 10) + " bytes"
 }
@@ -171,6 +176,7 @@ type MessageTooLargeError struct {
 	Size, Limit int
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *MessageTooLargeError) Error() string {
 	return "appws: message of " + strconv.Itoa(e.Size) + " bytes exceeds MaxMessageSize of " + strconv.Itoa(e.Limit)
 }
@@ -190,6 +196,7 @@ type TimeoutError struct {
 	After time.Duration
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *TimeoutError) Error() string {
 	return "appws: " + e.Op + " timed out after " + e.After.String()
 }
@@ -212,6 +219,7 @@ type ServiceLoginError struct {
 	Text string
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *ServiceLoginError) Error() string {
 	return refusal("appws: GetServiceLogin for "+strconv.Quote(e.App)+" refused", e.Code, e.Text)
 }
@@ -225,6 +233,7 @@ type CloseError struct {
 	Text string
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *CloseError) Error() string {
 	s := "appws: connection closed by the server with code " + strconv.Itoa(e.Code)
 	if e.Text != "" {
@@ -258,6 +267,7 @@ type ConnectionError struct {
 	Err error
 }
 
+// Error describes the error; it starts with "appws: ".
 func (e *ConnectionError) Error() string {
 	if e.Err == nil {
 		return "appws: connection lost during " + e.Op

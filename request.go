@@ -97,6 +97,7 @@ func (r *request) ended(cause error) {
 // message was written and before the reply came.
 type noReplyError struct{ cause error }
 
+// Error describes the error; it starts with "appws: ".
 func (e *noReplyError) Error() string {
 	return ErrNoReply.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "appws: ")
 }

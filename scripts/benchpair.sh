@@ -1,31 +1,48 @@
 #!/usr/bin/env bash
-# Interleaved benchmark pairs: appws and its gorilla baseline, round by
-# round (not -count N, which runs one side's repetitions before the other's),
-# at each -cpu given. Prints the medians of each benchmark.
+# Interleaved benchmark rounds: every benchmark's appws side and its bare
+# gorilla baseline run one after the other, round by round (not -count N,
+# which runs all of one side's repetitions before the other's), at each
+# -cpu given; then the medians. On a shared, noisy machine this is what
+# makes the two sides comparable.
 #
-#   scripts/benchpair.sh ROUNDS 'Receive|RoundTrip' [CPUS...]
+#   scripts/benchpair.sh ROUNDS CPUS PATTERN...
 #
-# Example: scripts/benchpair.sh 7 'Receive|RoundTrip|TLSReceive' 1 2
+# CPUS is a comma-separated list (1,2). Each PATTERN is a -bench pattern
+# with SIDE where the last level goes; SIDE is replaced by appws,
+# appws-Request and gorilla in turn (a side a benchmark lacks is skipped):
+#
+#   scripts/benchpair.sh 5 1,2 'Receive$/^SIDE$' 'RoundTrip$/^SIDE$' 'Send$/RawMessage/^SIDE$'
+#
+# BENCH_BINS="tag=path ..." compares test binaries built from other commits
+# too (go test -c -o path); each benchmark line is then prefixed by its tag.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-5}
-pattern=${2:-Receive}
-shift 2 || true
-cpus=("${@:-1 2}")
-[ ${#cpus[@]} -eq 0 ] && cpus=(1 2)
-bin=$(mktemp -d)/appws.test
-go test -c -o "$bin" .
+rounds=$1
+cpus=$2
+shift 2
+if [ -z "${BENCH_BINS:-}" ]; then
+	bin=$(mktemp -d)/appws.test
+	go test -c -o "$bin" .
+	BENCH_BINS="cur=$bin"
+fi
 out=$(mktemp)
-for cpu in ${cpus[@]}; do
+for cpu in ${cpus//,/ }; do
 	for r in $(seq "$rounds"); do
-		for side in appws appws-Request gorilla; do
-			"$bin" -test.run '^$' -test.bench "^Benchmark(${pattern})\$/^${side}\$" \
-				-test.benchtime 1s -test.count 1 -test.cpu "$cpu" -test.benchmem |
-				grep '^Benchmark' >>"$out" || true
+		for pattern in "$@"; do
+			for side in appws appws-Request gorilla; do
+				for tb in $BENCH_BINS; do
+					tag=${tb%%=*}
+					path=${tb#*=}
+					[ "$side" = gorilla ] && [ "$tb" != "${BENCH_BINS%% *}" ] && continue # one baseline
+					"$path" -test.run '^$' -test.bench "^Benchmark${pattern//SIDE/$side}" \
+						-test.benchtime 1s -test.count 1 -test.cpu "$cpu" -test.benchmem 2>/dev/null |
+						grep '^Benchmark' | sed "s/^/$tag:/" >>"$out" || true
+				done
+			done
 		done
 	done
 done
-# Medians per benchmark name (with its -cpu suffix) and metric.
+# The median of each benchmark (with its -cpu suffix) and metric.
 sort -k1,1 "$out" | awk '
 function median(s,    a, n, i, j, t) {
 	n = split(s, a, " ")
@@ -36,5 +53,5 @@ function median(s,    a, n, i, j, t) {
 	for (i = 3; i < NF; i += 2) { key = $1 " " $(i+1); if (!(key in vals)) order[++k] = key; vals[key] = vals[key] " " $i; cnt[key]++ }
 }
 END {
-	for (i = 1; i <= k; i++) { split(order[i], p, " "); printf "%-44s %14.1f %-10s (n=%d)\n", p[1], median(vals[order[i]]), p[2], cnt[order[i]] }
+	for (i = 1; i <= k; i++) { split(order[i], p, " "); printf "%-52s %14.1f %-10s (n=%d)\n", p[1], median(vals[order[i]]), p[2], cnt[order[i]] }
 }'
