@@ -41,6 +41,9 @@ import (
 //     events that were not yet read, then Closed, then the closed channel.
 //     Only if more than the channel's buffer (128 events) waited unread does
 //     Close leave out the newest of them; Closed.Undelivered counts those.
+//     A client that ended by itself keeps one goroutine handing out what
+//     is left while more than the buffer waits, until it is read or Close
+//     is called: call Close in any case (defer c.Close()).
 //  8. Memory is bounded whatever the consumer does: the read-ahead in
 //     messages and bytes, the send queue by what is not yet written, the
 //     SendResults not yet delivered as runs of ids that ended the same way
