@@ -23,7 +23,8 @@ const maxInfoDepth = 512
 // number literals kept, and only '"', '\' and U+0000-U+001F escaped. Empty
 // input and the JSON literal null give nil (no info). Anything but one JSON
 // object, an object with a duplicate key, invalid UTF-8 and lone surrogates
-// are errors.
+// are errors. The client applies it to Options.Info; it is exported for
+// those writing servers (appwstest uses it to rebuild a login's digest).
 func CanonicalInfo(info json.RawMessage) (json.RawMessage, error) {
 	c := canonicalizer{in: info}
 	c.skipSpace()
