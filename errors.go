@@ -149,7 +149,7 @@ func (e *ReadLimitError) Error() string {
 	return "appws: message from server exceeds the read limit of " + strconv.FormatInt(e.Limit, 10) + " bytes"
 }
 
-// isPermanent reports whether err ends a reconnecting client instead of
+// isPermanent reports whether err fails the first Dial at once instead of
 // being retried.
 func isPermanent(err error) bool {
 	var le *LoginError

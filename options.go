@@ -48,8 +48,13 @@ type Options struct {
 
 	// AutoReconnect keeps the client connected: a lost session is reported
 	// with Disconnected and logged in again after a jittered exponential
-	// backoff between MinBackoff and MaxBackoff. Without it, the first lost
-	// session ends the client with Closed.
+	// backoff between MinBackoff and MaxBackoff. Once a session has been up,
+	// every failed attempt is retried, a rejected login (*LoginError) and
+	// HTTP 401/403/404 (*HandshakeError) included, since a PBX that restarts
+	// or updates refuses for a while; only a closed Authenticator or Close
+	// ends the client. (Dial still fails at once on those: a wrong password
+	// must not retry for ever.) Without AutoReconnect, the first lost session
+	// ends the client with Closed.
 	AutoReconnect bool
 	// MinBackoff and MaxBackoff bound every reconnect delay. Defaults 1 s and
 	// 60 s. The delay grows exponentially with jitter and starts over only
