@@ -40,15 +40,19 @@ func (c failingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// connectProxy is an HTTP proxy that tunnels CONNECT requests to srv: the
-// one setup in which gorilla, not appws, writes a wss session's frames.
-func connectProxy(t *testing.T, srv *appwstest.Server) string {
+// connectProxy is an HTTP proxy that tunnels CONNECT requests to srv (the
+// one setup in which gorilla, not appws, writes a wss session's frames); it
+// returns its address and counts the tunnels in connects, if not nil.
+func connectProxy(t *testing.T, srv *appwstest.Server, connects *atomic.Int32) string {
 	t.Helper()
 	proxy := newRawServer(t, false, func(_ int, conn net.Conn) {
 		br := bufio.NewReader(conn)
 		req, err := http.ReadRequest(br)
 		if err != nil || req.Method != http.MethodConnect {
 			return
+		}
+		if connects != nil {
+			connects.Add(1)
 		}
 		target, err := srv.DialContext(context.Background(), "tcp", req.Host)
 		if err != nil {
@@ -95,7 +99,7 @@ func TestWSSWriteFailureEndsTheSession(t *testing.T) {
 				return failingConn{Conn: conn, fail: &fail}, nil
 			}
 			if viaProxy {
-				proxyAddr := connectProxy(t, srv)
+				proxyAddr := connectProxy(t, srv, nil)
 				o.NoProxy = false
 				o.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: proxyAddr})
 			}

@@ -359,31 +359,11 @@ func TestWSSThroughProxy(t *testing.T) {
 	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}, ReadLimit: 1 << 20})
 	defer srv.Close()
 	var connects atomic.Int32
-	proxy := newRawServer(t, false, func(_ int, conn net.Conn) {
-		br := bufio.NewReader(conn)
-		req, err := http.ReadRequest(br)
-		if err != nil || req.Method != http.MethodConnect {
-			return
-		}
-		connects.Add(1)
-		target, err := srv.DialContext(context.Background(), "tcp", req.Host)
-		if err != nil {
-			return
-		}
-		defer target.Close()
-		if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-			return
-		}
-		go func() {
-			_, _ = io.Copy(target, br)
-			target.Close()
-		}()
-		_, _ = io.Copy(conn, target)
-	})
+	proxy := connectProxy(t, srv, &connects)
 	o := options(srv)
 	o.NetDialContext = nil
 	o.NoProxy = false
-	o.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: proxy.ln.Addr().String()})
+	o.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: proxy})
 	o.TLSConfig = tlsConfig(srv)
 	o.MaxMessageSize = 200000
 	c := dial(t, o)
