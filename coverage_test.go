@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
@@ -245,36 +244,6 @@ func TestRequestErrors(t *testing.T) {
 		!strings.HasPrefix(err.Error(), appws.ErrNoReply.Error()+": ") {
 		t.Errorf("Request whose session dropped = %v, want ErrNoReply and the ConnectionError", err)
 	}
-}
-
-// TestDialRetriesUntilItsContextEnds: with AutoReconnect, transient
-// failures (HTTP 503) are retried until Dial's ctx ends; the error then
-// says so and keeps the last failure. A 403 is permanent: Dial fails at
-// once.
-func TestDialRetriesUntilItsContextEnds(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		srv := memServer(t, appwstest.Config{})
-		o := options(srv)
-		o.AutoReconnect = true
-		srv.RefuseUpgrades(1000, http.StatusServiceUnavailable)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_, err := appws.Dial(ctx, o)
-		var he *appws.HandshakeError
-		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &he) || he.StatusCode != 503 {
-			t.Fatalf("Dial = %v, want the deadline and the last 503", err)
-		}
-
-		srv.RefuseUpgrades(1000, http.StatusForbidden)
-		before := srv.Connections()
-		_, err = appws.Dial(context.Background(), o)
-		if !errors.As(err, &he) || he.StatusCode != 403 {
-			t.Fatalf("Dial = %v, want the 403", err)
-		}
-		if n := srv.Connections() - before; n > 1 {
-			t.Errorf("%d connections for a permanent refusal, want 1", n)
-		}
-	})
 }
 
 // TestDigestRefusesInvalidInfo: Digest fails, without a digest, for info

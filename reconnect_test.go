@@ -316,7 +316,8 @@ func TestHandshake401OnReconnectIsRetried(t *testing.T) {
 }
 
 // TestDialRetriesUntilCtxEnds: with AutoReconnect, Dial retries transient
-// failures and gives up when its ctx does.
+// failures (HTTP 503) and gives up when its ctx does, keeping the last
+// failure in its error; a 403 is permanent for Dial: it fails at once.
 func TestDialRetriesUntilCtxEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := memServer(t, appwstest.Config{})
@@ -331,8 +332,19 @@ func TestDialRetriesUntilCtxEnds(t *testing.T) {
 		}
 		srv.RefuseUpgrades(1000, 503)
 		_, err := appws.Dial(ctx, o)
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Dial = %v, want DeadlineExceeded", err)
+		var he *appws.HandshakeError
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &he) || he.StatusCode != 503 {
+			t.Fatalf("Dial = %v, want the deadline and the last 503", err)
+		}
+
+		srv.RefuseUpgrades(1000, 403)
+		before := srv.Connections()
+		_, err = appws.Dial(context.Background(), o)
+		if !errors.As(err, &he) || he.StatusCode != 403 {
+			t.Fatalf("Dial = %v, want the 403", err)
+		}
+		if n := srv.Connections() - before; n > 1 {
+			t.Errorf("%d connections for a permanent refusal, want 1", n)
 		}
 	})
 }
