@@ -1,6 +1,3 @@
-// Every way a session or the client ends: a clean close (queued sends
-// written, close frame, CloseTimeout), the send queue refused and resolved,
-// Client.Close, and the end of the client with its Closed event.
 package appws
 
 import (
@@ -9,6 +6,10 @@ import (
 
 	"github.com/gorilla/websocket"
 )
+
+// Every way a session or the client ends: a clean close (queued sends
+// written, close frame, CloseTimeout), the send queue refused and resolved,
+// Client.Close, and the end of the client with its Closed event.
 
 // closeCleanly writes what is queued and a close frame, and waits for the
 // server to close too. CloseTimeout bounds all of it: then the connection is

@@ -1,6 +1,3 @@
-// The login (PROTOCOL.md 3): AppChallenge, AppChallengeResult, AppLogin and
-// AppLoginResult on a freshly upgraded connection, with a password or with a
-// login from an Authenticator. connect runs the dial (dial.go) and then this.
 package appws
 
 import (
@@ -14,6 +11,10 @@ import (
 
 	"github.com/gorilla/websocket"
 )
+
+// The login (PROTOCOL.md 3): AppChallenge, AppChallengeResult, AppLogin and
+// AppLoginResult on a freshly upgraded connection, with a password or with a
+// login from an Authenticator. connect runs the dial (dial.go) and then this.
 
 // loginMsg is one AppLogin to send, with the session key it yields.
 type loginMsg struct {

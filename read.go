@@ -1,6 +1,3 @@
-// The reading half of a session: the reader goroutine, its read deadlines,
-// the read-ahead's flow control, and the handlers gorilla calls for control
-// frames while it reads.
 package appws
 
 import (
@@ -13,6 +10,10 @@ import (
 
 	"github.com/gorilla/websocket"
 )
+
+// The reading half of a session: the reader goroutine, its read deadlines,
+// the read-ahead's flow control, and the handlers gorilla calls for control
+// frames while it reads.
 
 // installHandlers makes gorilla's control-frame callbacks (run on the
 // reader goroutine) move the read deadline and queue the answers for the

@@ -1,5 +1,3 @@
-// The Authenticator that gets logins from the PBX with the Services API
-// (PROTOCOL.md 3.3).
 package appws
 
 import (
@@ -9,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 )
+
+// The Authenticator that gets logins from the PBX with the Services API
+// (PROTOCOL.md 3.3).
 
 // ServicesAuthenticator returns an Authenticator that obtains logins from the
 // PBX over pbx, a client whose connection comes from or goes to the PBX with

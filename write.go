@@ -1,6 +1,3 @@
-// The writing half of a session: the send queue (bounded by what is not yet
-// written), the writer loop with its pings and KeepAlives, batching, and the
-// reports of what became of each send.
 package appws
 
 import (
@@ -11,6 +8,10 @@ import (
 
 	"github.com/gorilla/websocket"
 )
+
+// The writing half of a session: the send queue (bounded by what is not yet
+// written), the writer loop with its pings and KeepAlives, batching, and the
+// reports of what became of each send.
 
 // writeItem is one accepted send.
 type writeItem struct {
