@@ -381,51 +381,62 @@ func BenchmarkReceive(b *testing.B) {
 		srv := pushServer(b, b.N, benchMsg)
 		c := benchDial(b, srv.URL)
 		defer benchClose(c)
-		b.SetBytes(int64(len(benchMsg)))
-		b.ReportAllocs()
-		b.ResetTimer()
-		if _, err := c.Send(context.Background(), json.RawMessage(`{"mt":"Go"}`)); err != nil {
-			b.Fatal(err)
-		}
-		evs := c.Events()
-		for got := 0; got < b.N; {
-			c.MessageComplete()
-			switch ev := (<-evs).(type) {
-			case appws.Message:
-				if len(ev.Raw) != len(benchMsg) {
-					b.Fatalf("got %d bytes", len(ev.Raw))
-				}
-				got++
-			case appws.SendResult:
-			default:
-				b.Fatalf("unexpected %T %+v", ev, ev)
-			}
-		}
-		b.StopTimer()
-		reportRate(b, b.N)
+		receiveAppws(b, c)
 	})
 	b.Run("gorilla", func(b *testing.B) {
 		srv := pushServer(b, b.N, benchMsg)
 		ws := gorillaDial(b, srv.URL)
 		defer gorillaClose(ws)
-		b.SetBytes(int64(len(benchMsg)))
-		b.ReportAllocs()
-		b.ResetTimer()
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"mt":"Go"}`)); err != nil {
+		receiveGorilla(b, ws)
+	})
+}
+
+// receiveAppws is the timed part of a Receive benchmark: ask the push server
+// to start, then take b.N Messages through Events and MessageComplete.
+func receiveAppws(b *testing.B, c *appws.Client) {
+	b.SetBytes(int64(len(benchMsg)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	if _, err := c.Send(context.Background(), json.RawMessage(`{"mt":"Go"}`)); err != nil {
+		b.Fatal(err)
+	}
+	evs := c.Events()
+	for got := 0; got < b.N; {
+		c.MessageComplete()
+		switch ev := (<-evs).(type) {
+		case appws.Message:
+			if len(ev.Raw) != len(benchMsg) {
+				b.Fatalf("got %d bytes", len(ev.Raw))
+			}
+			got++
+		case appws.SendResult:
+		default:
+			b.Fatalf("unexpected %T %+v", ev, ev)
+		}
+	}
+	b.StopTimer()
+	reportRate(b, b.N)
+}
+
+// receiveGorilla is receiveAppws for the bare gorilla baseline.
+func receiveGorilla(b *testing.B, ws *websocket.Conn) {
+	b.SetBytes(int64(len(benchMsg)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"mt":"Go"}`)); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
 			b.Fatal(err)
 		}
-		for range b.N {
-			_, data, err := ws.ReadMessage()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(data) != len(benchMsg) {
-				b.Fatalf("got %d bytes", len(data))
-			}
+		if len(data) != len(benchMsg) {
+			b.Fatalf("got %d bytes", len(data))
 		}
-		b.StopTimer()
-		reportRate(b, b.N)
-	})
+	}
+	b.StopTimer()
+	reportRate(b, b.N)
 }
 
 // resultCounter reads c's events in a goroutine and counts SendResults.
@@ -482,52 +493,65 @@ func BenchmarkSend(b *testing.B) {
 		b.Run(tc.name+"/appws", func(b *testing.B) {
 			var frames atomic.Int64
 			srv := countingServer(b, &frames)
-			c := benchDial(b, srv.URL)
-			rc := countResults(c)
-			ctx := context.Background()
-			b.SetBytes(int64(tc.size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if _, err := c.Send(ctx, tc.msg); err != nil {
-					b.Fatal(err)
-				}
-			}
-			waitCount(b, &rc.n, int64(b.N))
-			waitCount(b, &frames, int64(b.N))
-			b.StopTimer()
-			reportRate(b, b.N)
-			_ = c.Close()
-			<-rc.done
-			if rc.errs.Load() > 0 {
-				b.Fatalf("%d sends failed", rc.errs.Load())
-			}
+			sendAppws(b, benchDial(b, srv.URL), tc.msg, tc.size, &frames)
 		})
 		b.Run(tc.name+"/gorilla", func(b *testing.B) {
 			var frames atomic.Int64
 			srv := countingServer(b, &frames)
 			ws := gorillaDial(b, srv.URL)
 			defer gorillaClose(ws)
-			b.SetBytes(int64(tc.size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				data := raw
-				if tc.name == "Struct" {
-					var err error
-					if data, err = json.Marshal(tc.msg); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := ws.WriteMessage(websocket.TextMessage, data); err != nil {
-					b.Fatal(err)
-				}
-			}
-			waitCount(b, &frames, int64(b.N))
-			b.StopTimer()
-			reportRate(b, b.N)
+			sendGorilla(b, ws, tc.msg, tc.size, &frames)
 		})
 	}
+}
+
+// sendAppws is the timed part of a Send benchmark: b.N sends of msg, done
+// when every SendResult is in and the server counted every frame; it closes
+// c.
+func sendAppws(b *testing.B, c *appws.Client, msg any, size int, frames *atomic.Int64) {
+	rc := countResults(c)
+	ctx := context.Background()
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Send(ctx, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitCount(b, &rc.n, int64(b.N))
+	waitCount(b, frames, int64(b.N))
+	b.StopTimer()
+	reportRate(b, b.N)
+	_ = c.Close()
+	<-rc.done
+	if rc.errs.Load() > 0 {
+		b.Fatalf("%d sends failed", rc.errs.Load())
+	}
+}
+
+// sendGorilla is sendAppws for the bare gorilla baseline: a json.RawMessage
+// is written as it is, anything else marshalled first, as a caller would.
+func sendGorilla(b *testing.B, ws *websocket.Conn, msg any, size int, frames *atomic.Int64) {
+	raw, isRaw := msg.(json.RawMessage)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		data := raw
+		if !isRaw {
+			var err error
+			if data, err = json.Marshal(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := ws.WriteMessage(websocket.TextMessage, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitCount(b, frames, int64(b.N))
+	b.StopTimer()
+	reportRate(b, b.N)
 }
 
 // BenchmarkSendBurst: 16 goroutines send at once. The writer coalesces what

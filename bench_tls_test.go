@@ -74,50 +74,13 @@ func BenchmarkTLSReceive(b *testing.B) {
 		srv, cfg := overTLS(b, pushServer(b, b.N, benchMsg))
 		c := benchDialTLS(b, srv.URL, cfg)
 		defer benchClose(c)
-		b.SetBytes(int64(len(benchMsg)))
-		b.ReportAllocs()
-		b.ResetTimer()
-		if _, err := c.Send(context.Background(), json.RawMessage(`{"mt":"Go"}`)); err != nil {
-			b.Fatal(err)
-		}
-		evs := c.Events()
-		for got := 0; got < b.N; {
-			c.MessageComplete()
-			switch ev := (<-evs).(type) {
-			case appws.Message:
-				if len(ev.Raw) != len(benchMsg) {
-					b.Fatalf("got %d bytes", len(ev.Raw))
-				}
-				got++
-			case appws.SendResult:
-			default:
-				b.Fatalf("unexpected %T %+v", ev, ev)
-			}
-		}
-		b.StopTimer()
-		reportRate(b, b.N)
+		receiveAppws(b, c)
 	})
 	b.Run("gorilla", func(b *testing.B) {
 		srv, cfg := overTLS(b, pushServer(b, b.N, benchMsg))
 		ws := gorillaDialTLS(b, srv.URL, cfg)
 		defer gorillaClose(ws)
-		b.SetBytes(int64(len(benchMsg)))
-		b.ReportAllocs()
-		b.ResetTimer()
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"mt":"Go"}`)); err != nil {
-			b.Fatal(err)
-		}
-		for range b.N {
-			_, data, err := ws.ReadMessage()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(data) != len(benchMsg) {
-				b.Fatalf("got %d bytes", len(data))
-			}
-		}
-		b.StopTimer()
-		reportRate(b, b.N)
+		receiveGorilla(b, ws)
 	})
 }
 
@@ -125,46 +88,17 @@ func BenchmarkTLSReceive(b *testing.B) {
 // SendResult is in and the server counted every frame.
 func BenchmarkTLSSend(b *testing.B) {
 	raw := json.RawMessage(benchMsg)
+	var msg any = raw // converted once, as in BenchmarkSend
 	b.Run("appws", func(b *testing.B) {
 		var frames atomic.Int64
 		srv, cfg := overTLS(b, countingServer(b, &frames))
-		c := benchDialTLS(b, srv.URL, cfg)
-		rc := countResults(c)
-		ctx := context.Background()
-		b.SetBytes(int64(len(raw)))
-		b.ReportAllocs()
-		b.ResetTimer()
-		var msg any = raw // converted once, as in BenchmarkSend
-		for range b.N {
-			if _, err := c.Send(ctx, msg); err != nil {
-				b.Fatal(err)
-			}
-		}
-		waitCount(b, &rc.n, int64(b.N))
-		waitCount(b, &frames, int64(b.N))
-		b.StopTimer()
-		reportRate(b, b.N)
-		_ = c.Close()
-		<-rc.done
-		if rc.errs.Load() > 0 {
-			b.Fatalf("%d sends failed", rc.errs.Load())
-		}
+		sendAppws(b, benchDialTLS(b, srv.URL, cfg), msg, len(raw), &frames)
 	})
 	b.Run("gorilla", func(b *testing.B) {
 		var frames atomic.Int64
 		srv, cfg := overTLS(b, countingServer(b, &frames))
 		ws := gorillaDialTLS(b, srv.URL, cfg)
 		defer gorillaClose(ws)
-		b.SetBytes(int64(len(raw)))
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			if err := ws.WriteMessage(websocket.TextMessage, raw); err != nil {
-				b.Fatal(err)
-			}
-		}
-		waitCount(b, &frames, int64(b.N))
-		b.StopTimer()
-		reportRate(b, b.N)
+		sendGorilla(b, ws, msg, len(raw), &frames)
 	})
 }
