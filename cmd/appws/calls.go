@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,24 +51,12 @@ func runCalls(ctx context.Context, args []string, std stdio) int {
 	if !ok {
 		return code
 	}
-	opts := appws.Options{
-		URL: *url, App: *l.app, Password: pw, Domain: *l.domain, SIP: *l.sip, GUID: *l.guid, DN: *l.dn,
-		PbxObj: *pbxObj, AutoReconnect: true,
+	opts, err := l.options(*url, pw, *pbxObj, *caCert, *insecure, std.errOut, "appws calls")
+	if err != nil {
+		fmt.Fprintf(std.errOut, "appws calls: %v\n", err)
+		return exitFail
 	}
-	if *l.info != "" {
-		opts.Info = json.RawMessage(*l.info)
-	}
-	if *caCert != "" || *insecure {
-		tc, err := tlsConfig(*caCert, *insecure)
-		if err != nil {
-			fmt.Fprintf(std.errOut, "appws calls: %v\n", err)
-			return exitFail
-		}
-		if *insecure {
-			fmt.Fprintln(std.errOut, "appws calls: WARNING: -insecure: the server's certificate is NOT verified")
-		}
-		opts.TLSConfig = tc
-	}
+	opts.AutoReconnect = true
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(std.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}

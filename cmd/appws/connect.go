@@ -63,32 +63,12 @@ func runConnect(ctx context.Context, args []string, std stdio) int {
 	if !ok {
 		return code
 	}
-	opts := appws.Options{
-		URL:           *rawURL,
-		App:           *l.app,
-		Password:      pw,
-		Domain:        *l.domain,
-		SIP:           *l.sip,
-		GUID:          *l.guid,
-		DN:            *l.dn,
-		PbxObj:        *pbxObj,
-		AutoReconnect: *reconnect,
+	opts, err := l.options(*rawURL, pw, *pbxObj, *caCert, *insecure, std.errOut, "appws connect")
+	if err != nil {
+		fmt.Fprintf(std.errOut, "appws connect: %v\n", err)
+		return exitFail
 	}
-	if *l.info != "" {
-		opts.Info = json.RawMessage(*l.info)
-	}
-	if *caCert != "" || *insecure {
-		tc, err := tlsConfig(*caCert, *insecure)
-		if err != nil {
-			fmt.Fprintf(std.errOut, "appws connect: %v\n", err)
-			return exitFail
-		}
-		if *insecure {
-			fmt.Fprintln(std.errOut, "appws connect: WARNING: -insecure: the server's certificate is NOT verified; "+
-				"anyone on the path can read the session and the password digest")
-		}
-		opts.TLSConfig = tc
-	}
+	opts.AutoReconnect = *reconnect
 	switch {
 	case *veryVerbose:
 		opts.Logger = slog.New(slog.NewTextHandler(std.errOut, &slog.HandlerOptions{Level: slog.LevelDebug}))

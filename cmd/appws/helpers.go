@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/appwebsocket/appws"
@@ -30,6 +31,32 @@ func addLoginFlags(fs *flag.FlagSet) loginFlags {
 		info:   fs.String("info", "", "login info, a JSON `object` (hashed in its canonical form)"),
 		pwFile: fs.String("password-file", "", "read the password from `FILE` instead of APPWS_PASSWORD"),
 	}
+}
+
+// options builds the Options of a password login from the login flags, with
+// the TLS settings of -cacert and -insecure (a warning goes to errOut when
+// verification is off). The error is for the caller to print with its
+// command's prefix.
+func (l loginFlags) options(url, password, pbxObj, caCert string, insecure bool, errOut io.Writer, cmd string) (appws.Options, error) {
+	o := appws.Options{
+		URL: url, App: *l.app, Password: password,
+		Domain: *l.domain, SIP: *l.sip, GUID: *l.guid, DN: *l.dn, PbxObj: pbxObj,
+	}
+	if *l.info != "" {
+		o.Info = json.RawMessage(*l.info)
+	}
+	if caCert != "" || insecure {
+		tc, err := tlsConfig(caCert, insecure)
+		if err != nil {
+			return o, err
+		}
+		if insecure {
+			fmt.Fprintln(errOut, cmd+": WARNING: -insecure: the server's certificate is NOT verified; "+
+				"anyone on the path can read the session and the password digest")
+		}
+		o.TLSConfig = tc
+	}
+	return o, nil
 }
 
 func runDigest(_ context.Context, args []string, std stdio) int {

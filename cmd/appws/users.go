@@ -60,23 +60,10 @@ func runUsers(ctx context.Context, args []string, std stdio) int {
 		if !ok {
 			return code
 		}
-		opts = appws.Options{
-			URL: *url, App: *l.app, Password: pw, Domain: *l.domain, SIP: *l.sip,
-			GUID: *l.guid, DN: *l.dn, PbxObj: *pbxObj,
-		}
-		if *l.info != "" {
-			opts.Info = json.RawMessage(*l.info)
-		}
-		if *caCert != "" || *insecure {
-			tc, err := tlsConfig(*caCert, *insecure)
-			if err != nil {
-				fmt.Fprintf(std.errOut, "appws users: %v\n", err)
-				return exitFail
-			}
-			if *insecure {
-				fmt.Fprintln(std.errOut, "appws users: WARNING: -insecure: the server's certificate is NOT verified")
-			}
-			opts.TLSConfig = tc
+		var err error
+		if opts, err = l.options(*url, pw, *pbxObj, *caCert, *insecure, std.errOut, "appws users"); err != nil {
+			fmt.Fprintf(std.errOut, "appws users: %v\n", err)
+			return exitFail
 		}
 	}
 	opts.AutoReconnect = !*once
