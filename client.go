@@ -10,6 +10,18 @@ import (
 	"unicode/utf8"
 )
 
+// Sender sends one message on the current session; *Client is one. The typed
+// API packages (rcc, tableusers, ...) take it rather than a *Client, so that
+// their tests can pass a fake.
+type Sender interface {
+	Send(ctx context.Context, msg any) (uint64, error)
+}
+
+// Requester sends one message and waits for its reply; *Client is one.
+type Requester interface {
+	Request(ctx context.Context, msg any) (Message, error)
+}
+
 // Client is a connection to an AppWebsocket server: one session at a time,
 // logged in again after a drop when Options.AutoReconnect is set. Its methods
 // may be called from any goroutine.
@@ -110,7 +122,27 @@ func (c *Client) Events() <-chan Event { return c.em.out }
 // pushes back on the server. Nothing else waits for it: SendResult,
 // ConnectComplete, Disconnected and Closed always flow, and the session keeps
 // writing, pinging and answering Requests.
-func (c *Client) MessageComplete() { c.em.grant() }
+func (c *Client) MessageComplete() { c.em.grant(0) }
+
+// Handled tells the client that the consumer is done with ev, and is the one
+// call that is right after every event: after a ConnectComplete or a Message
+// of the session whose events are being delivered it grants the next Message
+// (MessageComplete), and for every other event, or an event of a session that
+// has since ended, it does nothing. A loop that calls Handled for every
+// event it reads can never stall for want of a MessageComplete:
+//
+//	for ev := range c.Events() {
+//		... // handle ev
+//		c.Handled(ev)
+//	}
+func (c *Client) Handled(ev Event) {
+	switch ev := ev.(type) {
+	case ConnectComplete:
+		c.em.grant(ev.Session)
+	case Message:
+		c.em.grant(ev.Session)
+	}
+}
 
 // Send encodes msg and queues it for the current session. msg is a struct, a
 // map, a json.RawMessage or a []byte holding one JSON object whose "mt" is a

@@ -200,9 +200,14 @@ func (e *emitter) pump() {
 }
 
 // grant records a MessageComplete and, if a Message is waiting, hands it
-// out on the caller's goroutine.
-func (e *emitter) grant() {
+// out on the caller's goroutine. A session other than 0 grants only if it
+// is the session whose events are being delivered (Client.Handled).
+func (e *emitter) grant(session uint64) {
 	e.mu.Lock()
+	if session != 0 && session != e.handed {
+		e.mu.Unlock()
+		return
+	}
 	e.permit = true
 	e.deliverLocked()
 	e.mu.Unlock()

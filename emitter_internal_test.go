@@ -71,7 +71,7 @@ func TestEmitterNeverStalls(t *testing.T) {
 				if consumerRng.IntN(4) == 0 {
 					time.Sleep(time.Microsecond)
 				}
-				e.grant()
+				e.grant(0)
 			case SendResult:
 				if ev.ID != lastID+1 {
 					t.Fatalf("seed %d: SendResult %d after %d", seed, ev.ID, lastID)
