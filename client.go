@@ -30,6 +30,7 @@ type Client struct {
 	info []byte // canonical Options.Info
 	log  *slog.Logger
 	em   *emitter
+	ra   *readAhead
 	reqs *requests
 
 	ctx       context.Context // ends with Close: aborts dials, logins, waits
@@ -74,7 +75,8 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	c.em = newEmitter(&c.stats.dropped)
+	c.ra = newReadAhead()
+	c.em = newEmitter(&c.stats.dropped, c.ra)
 	s, attempts, err := c.firstLogin(ctx)
 	if err != nil {
 		cancel()
@@ -87,7 +89,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 
 // sessionEnv is what a session of c needs.
 func (c *Client) sessionEnv() sessionEnv {
-	return sessionEnv{opts: &c.opts, log: c.log, em: c.em, reqs: c.reqs, stats: &c.stats, nextID: &c.nextID}
+	return sessionEnv{opts: &c.opts, log: c.log, em: c.em, ra: c.ra, reqs: c.reqs, stats: &c.stats, nextID: &c.nextID}
 }
 
 // setSession makes s the session up now, or none (nil): the one place where
@@ -116,12 +118,14 @@ func (c *Client) Events() <-chan Event { return c.em.out }
 // before Dial returns), so a call made earlier belongs to the old session and
 // is dropped. When a Message is waiting, MessageComplete puts it into the
 // channel itself, so a consumer that keeps up costs no goroutine switch.
+// Handled is the same call made right for every event; prefer it.
 //
 // While no Message is wanted the client reads only ReadAhead messages (or
 // ReadAheadBytes) ahead and then stops reading the socket, so a slow consumer
 // pushes back on the server. Nothing else waits for it: SendResult,
 // ConnectComplete, Disconnected and Closed always flow, and the session keeps
-// writing, pinging and answering Requests.
+// writing, pinging and answering Requests. Messages that wait longer than
+// Options.StallWarning are reported (a Warn line, Stats.Stalls).
 func (c *Client) MessageComplete() { c.em.grant(0) }
 
 // Handled tells the client that the consumer is done with ev, and is the one
@@ -137,6 +141,8 @@ func (c *Client) MessageComplete() { c.em.grant(0) }
 //	}
 func (c *Client) Handled(ev Event) {
 	switch ev := ev.(type) {
+	default:
+		c.em.consumerRead()
 	case ConnectComplete:
 		c.em.grant(ev.Session)
 	case Message:
@@ -151,13 +157,15 @@ func (c *Client) Handled(ev Event) {
 // the caller may reuse them.
 //
 // Send returns an id; exactly one SendResult with that id follows on Events()
-// (after the message was handed to the socket, or with an error wrapping
-// ErrSessionEnded if the session ended first). ctx bounds only the wait for
-// room in the send queue (SendQueue messages or SendQueueBytes not yet
-// written); room is freed by writing, never by the consumer reading
-// SendResults, so Send is safe on the goroutine that reads Events(). Without
-// a session Send returns ErrNotConnected at once; after the client ended,
-// ErrClosed.
+// (nil once the socket accepted all of the message's bytes, ErrSessionEnded
+// if the session ended before it did), unless Close comes while the consumer
+// lags behind, in which case Closed.Results lists the id instead. ctx bounds
+// only the wait for room in the send queue (SendQueue messages or
+// SendQueueBytes not yet written); room is freed by writing, never by the
+// consumer reading SendResults, so Send is safe on the goroutine that reads
+// Events(). Without a session Send returns ErrNotConnected at once; after
+// the client ended, ErrClosed; while a consumer that stopped reading has
+// more than 1024 runs of SendResults waiting (rule 8 of Event), ErrBacklog.
 func (c *Client) Send(ctx context.Context, msg any) (uint64, error) {
 	data, _, err := encodeMessage(msg)
 	if err != nil {
@@ -206,6 +214,9 @@ func (c *Client) send(ctx context.Context, data []byte, req *request) (uint64, e
 	s, err := c.session()
 	if err != nil {
 		return 0, err
+	}
+	if req == nil && c.em.behind() {
+		return 0, ErrBacklog
 	}
 	id, err := s.enqueue(ctx, data, req)
 	if err == errSessionGone {
@@ -278,12 +289,6 @@ func (c *Client) Hash(seed, data string) (string, error) {
 	}
 	return Hash(key, seed, data), nil
 }
-
-// Ignored returns how many messages from the server the client dropped
-// because they were not AppWebsocket messages (binary, not JSON, not an
-// object, no string "mt") or because they came before login. Each drop is
-// also logged at Warn level. Stats has it too.
-func (c *Client) Ignored() uint64 { return c.stats.ignored.Load() }
 
 // Session returns the number of the session up now, or 0 between sessions
 // and after the client ended. It is the number its ConnectComplete carried.

@@ -816,7 +816,7 @@ func TestBinaryAndInvalidMessagesAreIgnored(t *testing.T) {
 	if m := nextAs[appws.Message](t, c); m.MT != "Good" {
 		t.Errorf("got %s", m.Raw)
 	}
-	if n := c.Ignored(); n != 5 {
+	if n := c.Stats().Ignored; n != 5 {
 		t.Errorf("Ignored() = %d, want 5", n)
 	}
 }
@@ -858,7 +858,7 @@ func TestNotConnectedAfterDrop(t *testing.T) {
 	nextAs[appws.ConnectComplete](t, c)
 	nextSession(t, srv).Drop()
 	d := nextAs[appws.Disconnected](t, c)
-	if d.Session != 1 || d.Attempt != 1 || d.Err == nil || d.RetryIn != time.Hour {
+	if d.Session != 1 || d.Attempt != 0 || d.Err == nil || d.RetryIn != time.Hour {
 		t.Errorf("Disconnected = %+v", d)
 	}
 	if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); !errors.Is(err, appws.ErrNotConnected) {

@@ -1,7 +1,6 @@
 package appws
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -14,7 +13,7 @@ import (
 // closeCleanly writes what is queued and a close frame, and waits for the
 // server to close too. CloseTimeout bounds all of it: then the connection is
 // closed, which ends any write or read still blocked.
-func (s *session) closeCleanly(readDone <-chan error) (error, bool) {
+func (s *session) closeCleanly(readDone <-chan error) (readEnded bool, err error) {
 	t := time.AfterFunc(s.env.opts.CloseTimeout, s.bc.closeNow)
 	defer t.Stop()
 	s.writeControlFrames()
@@ -23,7 +22,7 @@ func (s *session) closeCleanly(readDone <-chan error) (error, bool) {
 		_ = s.conn.WriteControl(websocket.CloseMessage, msg, time.Time{})
 	}
 	<-readDone
-	return nil, true
+	return true, nil
 }
 
 // flushOnClose writes what is still queued before a clean close.
@@ -43,7 +42,7 @@ func (s *session) flushOnClose() error {
 
 // closeQueue refuses further sends and resolves those still queued: the
 // session ended (or was never served) before they could be written.
-func (s *session) closeQueue(cause error) {
+func (s *session) closeQueue() {
 	s.qmu.Lock()
 	s.qclosed = true
 	q := s.queue
@@ -53,26 +52,7 @@ func (s *session) closeQueue(cause error) {
 		s.qroom = nil
 	}
 	s.qmu.Unlock()
-	s.resolve(q, cause)
-}
-
-// sendError is the SendResult error of a message that was not written.
-type sendError struct{ cause error }
-
-// Error describes the error; it starts with "appws: ".
-func (e *sendError) Error() string {
-	return ErrSessionEnded.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "appws: ")
-}
-
-func (e *sendError) Is(target error) bool { return target == ErrSessionEnded }
-
-func (e *sendError) Unwrap() error { return e.cause }
-
-func sendFailed(cause error) error {
-	if _, ok := cause.(*sendError); ok {
-		return cause
-	}
-	return &sendError{cause: cause}
+	s.resolve(q, 0)
 }
 
 // Close ends the client: it stops reconnecting, writes what is queued, sends
@@ -136,6 +116,6 @@ func (s *session) hurry(d time.Duration) { s.bc.hurry(d) }
 // abandon ends a session that was logged in but never served (Close came
 // first): nothing was queued for the user, the connection just goes.
 func (s *session) abandon() {
-	s.closeQueue(ErrClosed)
+	s.closeQueue()
 	s.bc.closeNow()
 }

@@ -60,7 +60,7 @@ func (c *Client) dial(ctx context.Context) (dialed, error) {
 	secure := u.Scheme == "wss"
 	proxyURL, err := c.proxyFor(u)
 	if err != nil {
-		return dialed{}, fmt.Errorf("appws: choose a proxy for %s: %w", redactURL(o.URL), err)
+		return dialed{}, &ConnectError{Step: "dial", Err: fmt.Errorf("choose a proxy: %w", err)}
 	}
 	gorillaTLS := secure && proxyURL != nil
 
@@ -124,7 +124,7 @@ type upgrade struct {
 func (up *upgrade) wire(ctx context.Context, network, addr string) (*wireConn, error) {
 	conn, err := up.netDial(ctx, network, addr)
 	if err != nil {
-		return nil, err
+		return nil, &ConnectError{Step: "dial", Err: err}
 	}
 	w := &wireConn{Conn: conn, timeout: up.o.WriteTimeout}
 	up.stop = context.AfterFunc(up.hctx, func() { _ = w.Close() })
@@ -166,28 +166,33 @@ func (up *upgrade) dialTLS(ctx context.Context, network, addr string) (net.Conn,
 	tc := tls.Client(w, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = w.Close()
-		return nil, err
+		return nil, &ConnectError{Step: "tls", Err: err}
 	}
 	return up.newBufConn(tc, w), nil
 }
 
-// failed turns a failed upgrade into the attempt's error.
+// failed turns a failed attempt into its *ConnectError: the step that
+// failed (dial and tls name themselves, the rest is the upgrade), and as
+// the cause the caller's ctx or HandshakeTimeout when either ended it,
+// whatever error that made the step return.
 func (up *upgrade) failed(ctx context.Context, resp *http.Response, err error) error {
-	where := redactURL(up.o.URL)
+	step := "upgrade"
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		step, err = ce.Step, ce.Err
+	}
 	switch {
 	case up.bc != nil && up.bc.hsOver:
-		return fmt.Errorf("appws: connect to %s: %w", where, ErrHandshakeTooLarge)
+		err = ErrHandshakeTooLarge
 	case resp != nil && errors.Is(err, websocket.ErrBadHandshake):
-		herr := handshakeError(resp)
+		err = handshakeError(resp)
 		resp.Body.Close()
-		return herr
 	case ctx.Err() != nil:
-		return fmt.Errorf("appws: connect to %s: %w", where, ctx.Err())
+		err = ctx.Err()
 	case up.hctx.Err() != nil:
-		return fmt.Errorf("appws: connect to %s: websocket handshake timed out after %v: %w",
-			where, up.o.HandshakeTimeout, context.DeadlineExceeded)
+		err = &timeoutError{ErrHandshakeTimeout, up.o.HandshakeTimeout}
 	}
-	return fmt.Errorf("appws: connect to %s: %w", where, err)
+	return &ConnectError{Step: step, Err: err}
 }
 
 // proxyFor returns the proxy for u (nil: connect directly), chosen the way

@@ -3,10 +3,12 @@ package appws
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// emitter owns the user's event channel and decides what goes into it
-// next. It has no goroutine of its own while the consumer keeps up:
+// emitter owns the user's Events channel: it moves what the eventQueue
+// says may go next into it, and ends it. It has no goroutine of its own
+// while the consumer keeps up:
 //
 //   - Whoever has something to say (the reader a Message, the writer a run
 //     of SendResults, the supervisor a lifecycle event, the consumer a
@@ -14,74 +16,55 @@ import (
 //     may go now into the channel's buffer without blocking (deliverLocked).
 //     So MessageComplete, on the consumer's goroutine, itself puts the next
 //     read-ahead Message into the channel: no goroutine is woken for it.
-//   - Only when the buffer is full does a pump goroutine start, which hands
-//     out events with blocking sends until nothing is left, then ends.
+//   - The channel's last place is kept for Closed: events go in only while
+//     fewer than eventBuffer wait there. Then a pump goroutine starts and
+//     waits for the consumer to read (below), hands out what it can, and
+//     ends when nothing is left.
+//   - Nothing ever takes an event back out of the channel: Close puts what
+//     fits behind what is there, counts the rest in Closed (runs of ids in
+//     Closed.Results), and puts Closed into the kept place.
 //
-// The order (the rules of Event):
-//
-//   - ctrl holds ConnectComplete, Disconnected, Closed and runs of
-//     SendResults, in the order they happened; it is never gated. msgs holds
-//     the live session's read-ahead Messages: one goes only with permission
-//     and only after its session's ConnectComplete went out. A wanted
-//     Message and a SendResult take turns, so neither starves the other.
-//   - A session's read-ahead Messages are dropped when it ends (endSession),
-//     before its Disconnected or Closed is queued, which counts them: the
-//     lifecycle never waits behind a Message nobody asked for.
-//   - Permission (MessageComplete) is reset when a ConnectComplete goes
-//     into the channel: a call made before that belongs to the old session.
+// Go cannot tell a goroutine that the consumer took an event from a
+// buffered channel without filling the channel up again (a blocking send
+// would take the place kept for Closed). So the pump learns that there is
+// room from the consumer's own calls (Handled, MessageComplete wake it at
+// once) and otherwise looks again after a short wait that doubles from
+// pollMin to pollMax while nothing is read.
 type emitter struct {
 	out     chan Event
 	dropped *atomic.Uint64 // the client's count of dropped Messages (Stats)
-	abort   chan struct{}  // closed by finish: the pump gives up
-	room    chan struct{}  // cap 1: the read-ahead drained to the low-water mark
+	ra      *readAhead
+	abort   chan struct{} // closed by finish: the pump gives up
+	read    chan struct{} // cap 1: the consumer called Handled or MessageComplete
 	wg      sync.WaitGroup
 
-	mu         sync.Mutex
-	ctrl       fifo[ctrlItem]
-	msgs       fifo[Message]
-	msgBytes   int
-	life       int    // lifecycle events in ctrl
-	handed     uint64 // session whose ConnectComplete went out: its Messages may go
-	permit     bool
-	lastResult bool // the last event out was a SendResult: a wanted Message goes next
-	dropping   bool // Close was called: Messages are dropped, not queued
-	ndropped   int  // Messages dropped since the last Disconnected or Closed
-	inflight   Event
-	pumping    bool // the pump runs: it alone moves events into out
-	aborted    bool
-	finished   bool // out is closed
-
-	// The reader's flow control: when it waits for room, it is woken once
-	// the read-ahead has drained to these marks, so it reads in bursts
-	// instead of being woken for every delivered Message.
-	roomWait           bool
-	lowCount, lowBytes int
+	mu       sync.Mutex
+	q        eventQueue
+	pumping  bool // the pump runs: it alone moves events into out
+	waiting  atomic.Bool
+	aborted  bool
+	finished bool // out is closed
 }
 
-// ctrlItem is a lifecycle event, or (ev == nil) the SendResults of the ids
-// first..last, which all ended with err.
-type ctrlItem struct {
-	ev          Event
-	first, last uint64
-	err         error
-}
-
-// eventBuffer is the capacity of the Events channel: what a consumer that
-// stopped reading finds there after Close (see Closed.Undelivered).
+// eventBuffer is how many events wait in the Events channel, the place kept
+// for Closed not counted: what a consumer that stopped reading finds there
+// after Close.
 const eventBuffer = 128
 
-// maxLife bounds the lifecycle events waiting for a consumer that does not
-// read: beyond it, whole sessions it has not seen are left out (rule 8).
-const maxLife = 64
+// The pump's waits for a consumer that reads without calling Handled.
+const (
+	pollMin = 50 * time.Microsecond
+	pollMax = 20 * time.Millisecond
+)
 
-func newEmitter(dropped *atomic.Uint64) *emitter {
+func newEmitter(dropped *atomic.Uint64, ra *readAhead) *emitter {
 	return &emitter{
-		out:     make(chan Event, eventBuffer),
+		out:     make(chan Event, eventBuffer+1),
 		dropped: dropped,
+		ra:      ra,
 		abort:   make(chan struct{}),
-		room:    make(chan struct{}, 1),
-		ctrl:    fifo[ctrlItem]{keep: 64},
-		msgs:    fifo[Message]{keep: 64},
+		read:    make(chan struct{}, 1),
+		q:       newEventQueue(),
 	}
 }
 
@@ -92,245 +75,157 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// take removes and returns the next event that may go now, or nil. e.mu is
-// held.
-func (e *emitter) take() Event {
-	wanted := e.msgs.len() > 0 && e.permit && e.msgs.front().Session == e.handed
-	if wanted && (e.ctrl.len() == 0 || e.lastResult) {
-		// While a Message is wanted, only runs of SendResults can be in
-		// ctrl: the session's end drops its Messages first.
-		m := e.msgs.pop()
-		e.msgBytes -= len(m.Raw)
-		e.permit = false
-		e.lastResult = false
-		if e.roomWait && e.msgs.len() <= e.lowCount && e.msgBytes <= e.lowBytes {
-			e.roomWait = false
-			signal(e.room)
-		}
-		return m
-	}
-	if e.ctrl.len() == 0 {
-		return nil
-	}
-	head := e.ctrl.frontPtr()
-	if head.ev == nil {
-		r := SendResult{ID: head.first, Err: head.err}
-		if head.first == head.last {
-			e.ctrl.pop()
-		} else {
-			head.first++
-		}
-		e.lastResult = true
-		return r
-	}
-	ev := e.ctrl.pop().ev
-	e.lastResult = false
-	switch ev := ev.(type) {
-	case ConnectComplete:
-		e.life--
-		e.handed = ev.Session
-		e.permit = false
-	case Disconnected:
-		e.life--
+// takeLocked returns the next event that may go, or nil, and settles the
+// read-ahead's account for a Message. e.mu is held.
+func (e *emitter) takeLocked() Event {
+	ev := e.q.next()
+	if m, ok := ev.(Message); ok {
+		e.ra.taken(len(m.Raw))
 	}
 	return ev
 }
 
 // deliverLocked moves every event that may go now into the channel without
-// blocking; when the buffer is full it leaves the rest to the pump. e.mu is
-// held.
+// blocking; when the channel holds eventBuffer events it leaves the rest to
+// the pump. e.mu is held.
 func (e *emitter) deliverLocked() {
 	if e.pumping || e.finished || e.aborted {
 		return
 	}
-	for {
-		ev := e.take()
-		if ev == nil {
-			return
-		}
-		select {
-		case e.out <- ev:
-			if _, ok := ev.(Closed); ok {
-				close(e.out)
-				e.finished = true
-				return
-			}
-		default:
-			e.inflight = ev
-			e.pumping = true
-			e.wg.Add(1)
-			go e.pump()
+	for len(e.out) < eventBuffer || e.closedNextLocked() {
+		if !e.putLocked() {
 			return
 		}
 	}
+	if e.q.ctrl.len() > 0 || e.q.messageWanted() {
+		e.pumping = true
+		e.wg.Add(1)
+		go e.pump()
+	}
 }
 
-// pump hands out events with blocking sends while the consumer lags, and
-// ends when nothing is left to hand out, after Closed, or when finish
-// aborts it (then its event in flight stays for finish).
+// putLocked puts the next event into the channel, which has room, and
+// reports whether there was one. Closed closes the channel. e.mu is held.
+func (e *emitter) putLocked() bool {
+	ev := e.takeLocked()
+	if ev == nil {
+		return false
+	}
+	e.out <- ev // never blocks: fewer than eventBuffer wait, and the one more place is free
+	if _, ok := ev.(Closed); ok {
+		close(e.out)
+		e.finished = true
+		return false
+	}
+	return true
+}
+
+// closedNextLocked reports whether Closed is the next event: it may take the
+// place kept for it. e.mu is held.
+func (e *emitter) closedNextLocked() bool {
+	if e.q.ctrl.len() == 0 || e.q.messageWanted() {
+		return false
+	}
+	_, ok := e.q.ctrl.front().ev.(Closed)
+	return ok
+}
+
+// pump hands out events while the consumer lags: it waits for room, fills
+// the channel, and ends when nothing is left, after Closed, or when finish
+// aborts it.
 func (e *emitter) pump() {
 	defer e.wg.Done()
+	var t *time.Timer
+	wait := pollMin
 	e.mu.Lock()
 	for {
-		ev := e.inflight
-		if ev == nil {
-			if ev = e.take(); ev == nil {
-				e.pumping = false
-				e.mu.Unlock()
-				return
-			}
-			e.inflight = ev
-		}
-		e.mu.Unlock()
-		select {
-		case e.out <- ev:
-		case <-e.abort:
-			return
-		}
-		e.mu.Lock()
-		e.inflight = nil
-		if _, ok := ev.(Closed); ok {
-			close(e.out)
-			e.finished = true
+		if e.aborted || e.finished {
 			e.pumping = false
 			e.mu.Unlock()
 			return
 		}
+		if len(e.out) < eventBuffer || e.closedNextLocked() {
+			if !e.putLocked() {
+				e.pumping = false
+				e.mu.Unlock()
+				return
+			}
+			wait = pollMin
+			continue
+		}
+		e.waiting.Store(true)
+		e.mu.Unlock()
+		if t == nil {
+			t = time.NewTimer(wait)
+			defer t.Stop()
+		} else {
+			t.Reset(wait)
+		}
+		select {
+		case <-e.read:
+			wait = pollMin
+		case <-t.C:
+			wait = min(2*wait, pollMax)
+		case <-e.abort:
+		}
+		e.waiting.Store(false)
+		e.mu.Lock()
 	}
 }
 
-// grant records a MessageComplete and, if a Message is waiting, hands it
-// out on the caller's goroutine. A session other than 0 grants only if it
-// is the session whose events are being delivered (Client.Handled).
-func (e *emitter) grant(session uint64) {
-	e.mu.Lock()
-	if session != 0 && session != e.handed {
-		e.mu.Unlock()
-		return
+// consumerRead tells a waiting pump that the consumer took an event.
+func (e *emitter) consumerRead() {
+	if e.waiting.Load() {
+		signal(e.read)
 	}
-	e.permit = true
-	e.deliverLocked()
+}
+
+// grant records a MessageComplete (for session, or for any with 0) and, if
+// a Message is waiting, hands it out on the caller's goroutine.
+func (e *emitter) grant(session uint64) {
+	e.consumerRead()
+	e.mu.Lock()
+	if e.q.grant(session) {
+		e.deliverLocked()
+	}
 	e.mu.Unlock()
 }
 
-// pushMessage queues a received Message of the live session (or drops it
-// after Close) and reports whether the reader may read another one within
-// the limits of messages and bytes waiting.
-func (e *emitter) pushMessage(m Message, limit, limitBytes int) bool {
+// pushMessage queues a received Message of the live session, or drops it
+// after Close.
+func (e *emitter) pushMessage(m Message) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.dropping {
-		e.ndropped++
+	if !e.q.pushMessage(m) {
 		e.dropped.Add(1)
-		return true
+		return
 	}
-	e.msgs.push(m)
-	e.msgBytes += len(m.Raw)
+	e.ra.add(len(m.Raw))
 	e.deliverLocked()
-	return e.msgs.len() < limit && e.msgBytes < limitBytes
-}
-
-// waitRoom reports whether the reader may read another message within the
-// limits. If not, room is signalled once the read-ahead has drained to half
-// of them (or Close drops it).
-func (e *emitter) hasRoom(limit, limitBytes int) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.dropping || (e.msgs.len() < limit && e.msgBytes < limitBytes) {
-		e.roomWait = false
-		return true
-	}
-	e.roomWait = true
-	e.lowCount, e.lowBytes = limit/2, limitBytes/2
-	return false
 }
 
 // pushResults queues the SendResults of the ids first..last, which all
-// ended with err. Consecutive ids that ended the same way share one entry,
-// so a consumer that does not read costs no memory per send.
+// ended with err.
 func (e *emitter) pushResults(first, last uint64, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.ctrl.len() > 0 {
-		if tail := e.ctrl.backPtr(); tail.ev == nil && tail.last+1 == first && tail.err == err {
-			tail.last = last
-			e.deliverLocked()
-			return
-		}
-	}
-	e.ctrl.push(ctrlItem{first: first, last: last, err: err})
+	e.q.pushResults(first, last, err)
 	e.deliverLocked()
 }
 
-// pushLife queues a ConnectComplete or a Disconnected; it never waits. A
-// Disconnected of a lost session carries the Messages its end dropped. A
-// failed reconnect attempt whose predecessor is still undelivered replaces
-// it, and beyond maxLife waiting lifecycle events the oldest session the
-// consumer has not seen is left out whole.
+// pushLife queues a ConnectComplete or a Disconnected; it never waits.
 func (e *emitter) pushLife(ev Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if d, ok := ev.(Disconnected); ok {
-		d.Dropped, e.ndropped = e.ndropped, 0
-		ev = d
-		if d.Attempt > 1 && e.ctrl.len() > 0 {
-			if tail := e.ctrl.backPtr(); tail.ev != nil {
-				if prev, ok := tail.ev.(Disconnected); ok && prev.Session == d.Session && prev.Attempt > 1 {
-					tail.ev = d
-					e.deliverLocked()
-					return
-				}
-			}
-		}
-	}
-	e.ctrl.push(ctrlItem{ev: ev})
-	e.life++
-	if e.life > maxLife {
-		e.skipSession()
-	}
+	e.q.pushLife(ev)
 	e.deliverLocked()
 }
 
-// skipSession removes the lifecycle events of the oldest session whose
-// ConnectComplete and Disconnected both wait, keeping its SendResults.
-func (e *emitter) skipSession() {
-	var skip uint64
-	for i := e.ctrl.head; i < len(e.ctrl.buf); i++ {
-		switch ev := e.ctrl.buf[i].ev.(type) {
-		case ConnectComplete:
-			if skip == 0 {
-				skip = ev.Session
-			}
-		case Disconnected:
-			if skip != 0 && ev.Session == skip {
-				e.ctrl.filter(func(it ctrlItem) bool {
-					switch ev := it.ev.(type) {
-					case ConnectComplete:
-						return ev.Session != skip
-					case Disconnected:
-						return ev.Session != skip
-					}
-					return true
-				})
-				e.life = 0
-				for _, it := range e.ctrl.buf[e.ctrl.head:] {
-					if it.ev != nil {
-						e.life++
-					}
-				}
-				return
-			}
-		}
-	}
-}
-
-// pushClosed queues the final event, with the Messages dropped since the
-// last session's end.
+// pushClosed queues the final event.
 func (e *emitter) pushClosed(ev Closed) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ev.Dropped, e.ndropped = ev.Dropped+e.ndropped, 0
-	e.ctrl.push(ctrlItem{ev: ev})
+	e.q.pushClosed(ev)
 	e.deliverLocked()
 }
 
@@ -339,35 +234,50 @@ func (e *emitter) pushClosed(ev Closed) {
 // not wait for them. The event that reports the end counts them.
 func (e *emitter) endSession() {
 	e.mu.Lock()
-	e.discardLocked()
-	e.roomWait = false
+	e.dropped.Add(uint64(e.q.discard()))
+	e.ra.reset()
 	e.mu.Unlock()
-}
-
-// discardLocked drops the read-ahead and counts it. e.mu is held.
-func (e *emitter) discardLocked() {
-	n := e.msgs.len()
-	e.ndropped += n
-	e.dropped.Add(uint64(n))
-	e.msgs.reset()
-	e.msgBytes = 0
 }
 
 // drop discards undelivered Messages, now and from now on (Close), and
 // releases a reader waiting for room.
 func (e *emitter) drop() {
 	e.mu.Lock()
-	e.dropping = true
-	e.discardLocked()
+	e.q.dropping = true
+	e.dropped.Add(uint64(e.q.discard()))
+	e.ra.reset()
 	e.mu.Unlock()
-	signal(e.room)
 }
 
-// finish ends the pump and puts what is left (Closed last; Messages were
-// dropped) into the channel's buffer without waiting for the consumer, then
-// closes the channel. Events that do not fit, because nobody read the
-// channel, are counted in Closed.Undelivered. Close calls it once the
-// supervisor has queued Closed.
+// backlog returns how many entries wait for the consumer beyond the
+// channel (Stats.Backlog).
+func (e *emitter) backlog() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.q.ctrl.len()
+}
+
+// behind reports whether so many runs of SendResults wait that Send must
+// refuse (ErrBacklog).
+func (e *emitter) behind() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.q.runs >= maxRuns
+}
+
+// checkStall reports, once per stall, that Messages have waited for
+// MessageComplete since the last check.
+func (e *emitter) checkStall() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.q.checkStall()
+}
+
+// finish ends the pump and puts what is left into the channel without
+// waiting for the consumer or taking anything back out: what fits behind
+// what is there, then Closed into the place kept for it, which counts the
+// rest (Undelivered, and the SendResults among them as runs in Results).
+// Close calls it once the supervisor has queued Closed.
 func (e *emitter) finish() {
 	e.mu.Lock()
 	if !e.aborted {
@@ -382,65 +292,17 @@ func (e *emitter) finish() {
 	if e.finished {
 		return
 	}
-	closed, undelivered := e.placeRest()
-	closed.Undelivered = undelivered
-	select {
-	case e.out <- closed:
-	default:
-		e.makeRoomFor(&closed)
-		e.out <- closed
+	for len(e.out) < eventBuffer {
+		if !e.putLocked() {
+			break
+		}
 	}
+	if e.finished { // Closed fitted
+		return
+	}
+	closed, results, n := e.q.rest()
+	closed.Undelivered, closed.Results = n, results
+	e.out <- closed // the kept place: never blocks
 	close(e.out)
 	e.finished = true
-}
-
-// placeRest puts the events still queued into the channel's buffer, in
-// order, keeping a place for Closed, and returns Closed and how many events
-// did not fit. Once one did not fit, none after it goes either, so what is
-// missing is right before Closed. e.mu is held.
-func (e *emitter) placeRest() (Closed, int) {
-	undelivered := 0
-	for {
-		ev := e.inflight
-		e.inflight = nil
-		if ev == nil {
-			if ev = e.take(); ev == nil {
-				return Closed{}, undelivered // cannot happen: Closed is queued
-			}
-		}
-		if cl, ok := ev.(Closed); ok {
-			return cl, undelivered
-		}
-		if undelivered == 0 && len(e.out) < cap(e.out)-1 {
-			e.out <- ev
-			continue
-		}
-		undelivered++
-	}
-}
-
-// makeRoomFor frees the place for Closed that the pump filled: it takes the
-// buffer out and puts it back without its newest event, which closed then
-// counts, so that what is missing is still right before Closed. (A consumer
-// reading meanwhile sees the same order.) e.mu is held.
-func (e *emitter) makeRoomFor(closed *Closed) {
-	var held []Event
-	for len(e.out) > 0 {
-		select {
-		case ev := <-e.out:
-			held = append(held, ev)
-		default:
-		}
-	}
-	if n := len(held); n == cap(e.out) {
-		if _, ok := held[n-1].(Message); ok {
-			closed.Dropped++
-		} else {
-			closed.Undelivered++
-		}
-		held = held[:n-1]
-	}
-	for _, ev := range held {
-		e.out <- ev
-	}
 }

@@ -1,6 +1,7 @@
 package appws
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -23,9 +24,11 @@ var (
 	// ErrAuthenticatorClosed is returned by an Authenticator that can no
 	// longer give logins; a client using it then ends with this error.
 	ErrAuthenticatorClosed = errors.New("appws: authenticator closed")
-	// ErrSessionEnded is the SendResult error of a message accepted into a
-	// session that ended before the message could be written. Such messages
-	// are never replayed into a later session.
+	// ErrSessionEnded is the SendResult error (this very value) of a
+	// message accepted into a session that ended before the socket accepted
+	// all of its bytes: the server cannot have it whole, so sending it again
+	// is safe. Such messages are never replayed into a later session. A
+	// Request's error matches it the same way, and names the cause.
 	ErrSessionEnded = errors.New("appws: session ended before the message was sent")
 	// ErrNoReply is the error of a Request whose message was written but
 	// whose session ended before the reply came: the server may have acted
@@ -33,10 +36,63 @@ var (
 	ErrNoReply = errors.New("appws: session ended after the request was sent, before its reply")
 	// ErrPingTimeout ends a session whose server answered no ping in time.
 	ErrPingTimeout = errors.New("appws: no pong from the server in time")
-	// ErrLoginTimeout matches, with errors.Is, the *TimeoutError of a login
-	// that did not complete within Options.LoginTimeout.
+	// ErrLoginTimeout matches, with errors.Is, the *ConnectError of a
+	// login that did not complete within Options.LoginTimeout.
 	ErrLoginTimeout = errors.New("appws: login timed out")
+	// ErrHandshakeTimeout matches, with errors.Is, the *ConnectError of a
+	// connection whose TCP, TLS and websocket upgrade did not complete
+	// within Options.HandshakeTimeout.
+	ErrHandshakeTimeout = errors.New("appws: websocket handshake timed out")
+	// ErrReplyBlocked is the error of a Request whose reply cannot come
+	// because the read-ahead is full of Messages nobody asked for (no
+	// MessageComplete): the reply would be behind them. The message was
+	// written, so the server may have acted on it, as with ErrNoReply.
+	// ErrBacklog is returned by Send and SendText while the consumer is so
+	// far behind that the SendResults waiting for it no longer fit their
+	// bound (rule 8 of Event): read Events. Nothing was sent.
+	ErrBacklog      = errors.New("appws: too many SendResults wait for the consumer: read Events")
+	ErrReplyBlocked = errors.New("appws: the reply is behind Messages waiting for MessageComplete (read-ahead full)")
 )
+
+// ConnectError reports a failed connection attempt and names its step:
+// "dial" (name resolution, TCP, a proxy), "tls" (the TLS handshake of
+// wss://), "upgrade" (the websocket upgrade, HTTP) or "login" (AppChallenge
+// to AppLoginResult). Err is the cause: a *net.OpError or *net.DNSError, a
+// *tls.CertificateVerificationError, a *HandshakeError, a *LoginError, the
+// ctx's error, ErrLoginTimeout, ..., all found through it with errors.Is and
+// errors.As.
+type ConnectError struct {
+	Step string
+	Err  error
+}
+
+// Error describes the error; it starts with "appws: " and the step.
+func (e *ConnectError) Error() string {
+	return "appws: " + e.Step + ": " + strings.TrimPrefix(e.Err.Error(), "appws: ")
+}
+
+// Unwrap returns the cause.
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the step failed because it took too long: a
+// timeout of the Options, of the network, or the caller's ctx deadline.
+func (e *ConnectError) Timeout() bool {
+	var ne interface{ Timeout() bool }
+	return errors.Is(e.Err, context.DeadlineExceeded) || (errors.As(e.Err, &ne) && ne.Timeout())
+}
+
+// connectError returns err as the *ConnectError of step, unless it is one
+// already (which keeps its own step).
+func connectError(step string, err error) error {
+	var ce *ConnectError
+	if err == nil || errors.As(err, &ce) {
+		return err
+	}
+	return &ConnectError{Step: step, Err: err}
+}
+
+// Temporary reports false; it is here because net.Error asks for it.
+func (e *ConnectError) Temporary() bool { return false }
 
 // Limits on server text copied into errors, so that a hostile server cannot
 // make an error (or the log line that shows it) megabytes long. Longer text
@@ -45,7 +101,15 @@ var (
 const (
 	maxErrorCode = 64
 	maxErrorText = 256
+	// maxServerText bounds other server text the client keeps, such as
+	// ConnectComplete.Domain.
+	maxServerText = 256
+	// maxLogText bounds a message's strings (mt, api, src) in a log line.
+	maxLogText = 128
 )
+
+// logText bounds s for a log line.
+func logText(s string) string { return boundText(s, maxLogText) }
 
 // cutMark ends server text that was cut to its limit.
 const cutMark = "...[cut]"
@@ -149,6 +213,15 @@ func (e *ReadLimitError) Error() string {
 	return "appws: message from server exceeds the read limit of " + strconv.FormatInt(e.Limit, 10) + " bytes"
 }
 
+// readLimitError returns the *ReadLimitError for a read that failed on the
+// read limit, nil for any other failure.
+func readLimitError(err error, limit int64) error {
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return &ReadLimitError{Limit: limit}
+	}
+	return nil
+}
+
 // isPermanent reports whether err fails the first Dial at once instead of
 // being retried.
 func isPermanent(err error) bool {
@@ -187,27 +260,17 @@ func newLoginError(code, text string) *LoginError {
 	return &LoginError{Code: boundText(code, maxErrorCode), Text: boundText(text, maxErrorText)}
 }
 
-// TimeoutError reports a step that did not complete in the time the Options
-// allow it. Op names the step ("login"); After is the limit that was
-// exceeded. A login timeout also matches ErrLoginTimeout with errors.Is.
-// Timeouts are transient: a reconnecting client retries them.
-type TimeoutError struct {
-	Op    string
-	After time.Duration
+// timeoutError is the cause of a connect step that did not complete in the
+// time the Options allow it (LoginTimeout, HandshakeTimeout). It matches
+// its sentinel, not context.DeadlineExceeded: that is the caller's ctx.
+type timeoutError struct {
+	sentinel error
+	after    time.Duration
 }
 
-// Error describes the error; it starts with "appws: ".
-func (e *TimeoutError) Error() string {
-	return "appws: " + e.Op + " timed out after " + e.After.String()
-}
-
-// Timeout reports true, as net.Error's Timeout does.
-func (e *TimeoutError) Timeout() bool { return true }
-
-// Is makes a login timeout match ErrLoginTimeout.
-func (e *TimeoutError) Is(target error) bool {
-	return target == ErrLoginTimeout && e.Op == "login"
-}
+func (e *timeoutError) Error() string        { return "appws: timed out after " + e.after.String() }
+func (e *timeoutError) Is(target error) bool { return target == e.sentinel }
+func (e *timeoutError) Timeout() bool        { return true }
 
 // ServiceLoginError reports a GetServiceLogin the PBX refused: its
 // GetServiceLoginResult carried an "error". App is the app the login was
@@ -311,10 +374,9 @@ func isTyped(err error) bool {
 		co *ConnectionError
 		rl *ReadLimitError
 		pe *ProtocolError
-		te *TimeoutError
 	)
 	return errors.As(err, &ce) || errors.As(err, &co) || errors.As(err, &rl) ||
-		errors.As(err, &pe) || errors.As(err, &te) ||
+		errors.As(err, &pe) ||
 		errors.Is(err, ErrPingTimeout) || errors.Is(err, ErrClosed) ||
 		errors.Is(err, ErrSessionEnded) || errors.Is(err, ErrAuthenticatorClosed)
 }

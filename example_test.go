@@ -85,7 +85,11 @@ func Example_reconnect() {
 				c.Close()
 			}
 		case appws.Disconnected:
-			fmt.Println("session", ev.Session, "lost; attempt", ev.Attempt, "follows")
+			if ev.Attempt == 0 {
+				fmt.Println("session", ev.Session, "lost; retrying")
+			} else {
+				fmt.Println("attempt", ev.Attempt, "to reconnect failed")
+			}
 		case appws.Message:
 			c.MessageComplete()
 		case appws.Closed:
@@ -94,7 +98,7 @@ func Example_reconnect() {
 	}
 	// Output:
 	// session 1 up
-	// session 1 lost; attempt 1 follows
+	// session 1 lost; retrying
 	// session 2 up
 	// closed
 }
@@ -340,6 +344,10 @@ func Example_reconnectPolicy() {
 			}
 		case appws.Disconnected:
 			var le *appws.LoginError
+			if ev.Attempt == 0 {
+				fmt.Println("session", ev.Session, "lost")
+				continue
+			}
 			fmt.Println("attempt", ev.Attempt, "failed; login refused:", errors.As(ev.Err, &le))
 		case appws.Closed:
 			fmt.Println("closed:", ev.Err)
@@ -348,9 +356,9 @@ func Example_reconnectPolicy() {
 	// Output:
 	// first dial, wrong password: LoginError is true
 	// session 1 up after 1 attempt(s)
-	// attempt 1 failed; login refused: false
+	// session 1 lost
+	// attempt 1 failed; login refused: true
 	// attempt 2 failed; login refused: true
-	// attempt 3 failed; login refused: true
 	// session 2 up after 3 attempt(s)
 	// closed: <nil>
 }

@@ -41,20 +41,6 @@ func (q *fifo[T]) pop() T {
 	return v
 }
 
-// filter keeps the items for which keep is true, in order.
-func (q *fifo[T]) filter(keep func(T) bool) {
-	live := q.buf[q.head:]
-	n := 0
-	for _, v := range live {
-		if keep(v) {
-			live[n] = v
-			n++
-		}
-	}
-	clear(live[n:])
-	q.buf = q.buf[:q.head+n]
-}
-
 // reset empties the queue.
 func (q *fifo[T]) reset() {
 	clear(q.buf)

@@ -36,6 +36,11 @@ type bufConn struct {
 	buf      []byte
 	pooled   *[]byte // where buf came from
 	err      error
+	// given counts the bytes handed to Write and writeText so far, in order
+	// (buffered or written); accepted those that the connection below
+	// took. A message whose last byte lies at or below accepted was
+	// written whole, whatever failed after it.
+	given, accepted uint64
 
 	// The reader's alone (gorilla's handshake reads first, then readLoop):
 	reads     uint64  // socket reads that returned bytes
@@ -65,6 +70,7 @@ func (b *bufConn) Write(p []byte) (int, error) {
 		if err := b.flushLocked(); err != nil {
 			return 0, err
 		}
+		b.given += uint64(len(p))
 		n, err := b.writeLocked(p)
 		if err == nil {
 			b.err = websocket.ErrCloseSent
@@ -72,6 +78,7 @@ func (b *bufConn) Write(p []byte) (int, error) {
 		return n, err
 	}
 	if !b.batching {
+		b.given += uint64(len(p))
 		return b.writeLocked(p)
 	}
 	if len(b.buf)+len(p) > maxBuffered {
@@ -79,12 +86,29 @@ func (b *bufConn) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		if len(p) > maxBuffered {
+			b.given += uint64(len(p))
 			return b.writeLocked(p)
 		}
 	}
 	b.grab()
 	b.buf = append(b.buf, p...)
+	b.given += uint64(len(p))
 	return len(p), nil
+}
+
+// end returns how many bytes were handed over so far: where the message
+// handed over last ends.
+func (b *bufConn) end() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.given
+}
+
+// written reports how many bytes the connection below took so far.
+func (b *bufConn) written() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.accepted
 }
 
 // Read reads for gorilla, whose buffer is small (4 KiB by default) so that
@@ -167,13 +191,14 @@ func (b *bufConn) fail(err error) {
 	b.mu.Unlock()
 }
 
-// writeText adds p to the batch as one masked text frame (RFC 6455 5.2).
-// An error sticks and is returned by endBatch.
-func (b *bufConn) writeText(p []byte) {
+// writeText adds p to the batch as one masked text frame (RFC 6455 5.2)
+// and returns where the frame ends among the bytes handed over, or 0 if it
+// could not be added. An error sticks and is returned by endBatch.
+func (b *bufConn) writeText(p []byte) uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.err != nil {
-		return
+		return 0
 	}
 	b.grab()
 	// The masking key only has to be unpredictable to scripts in a browser
@@ -183,12 +208,12 @@ func (b *bufConn) writeText(p []byte) {
 	hdr := wsframe.AppendHeader(hdrBuf[:0], true, wsframe.OpText, uint64(len(p)), true, key)
 	h := len(hdr)
 	if len(b.buf)+h > maxBuffered && b.flushLocked() != nil {
-		return
+		return 0
 	}
 	b.buf = append(b.buf, hdr...)
 	for pos := 0; pos < len(p); {
 		if len(b.buf) == maxBuffered && b.flushLocked() != nil {
-			return
+			return 0
 		}
 		k := min(len(p)-pos, maxBuffered-len(b.buf))
 		start := len(b.buf)
@@ -196,6 +221,8 @@ func (b *bufConn) writeText(p []byte) {
 		wsframe.Mask(b.buf[start:], key, pos)
 		pos += k
 	}
+	b.given += uint64(h + len(p))
+	return b.given
 }
 
 // SetWriteDeadline is ignored: the wire sets its own deadline on every
@@ -212,6 +239,7 @@ func (b *bufConn) Close() error { return b.wire.Close() }
 
 func (b *bufConn) writeLocked(p []byte) (int, error) {
 	n, err := b.Conn.Write(p)
+	b.accepted += uint64(n)
 	if err != nil {
 		b.err = err
 	}

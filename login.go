@@ -52,34 +52,39 @@ func (l *loginMsg) appendAppLogin(b []byte) []byte {
 // characters.
 const maxChallenge = 64
 
-// connect dials the server (dial) and logs in. ctx aborts both. The
-// returned session's loops are not started yet.
+// connect dials the server (dial) and logs in. ctx aborts both. It returns
+// the session complete; its loops are not started yet. Every failure is a
+// *ConnectError naming its step.
 func (c *Client) connect(ctx context.Context, id uint64) (*session, error) {
 	o := &c.opts
 	d, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	conn, bc := d.conn, d.bc
-
 	lctx, cancel := context.WithTimeout(ctx, o.LoginTimeout)
 	defer cancel()
-	stop := context.AfterFunc(lctx, bc.closeNow) // ctx or the timeout ends the login
-	s := newSession(c.sessionEnv(), id, conn, bc)
-	s.rawFrames = d.rawFrames
-	err = c.login(lctx, s)
+	stop := context.AfterFunc(lctx, d.bc.closeNow) // ctx or the timeout ends the login
+	l, err := c.login(lctx, d.conn)
 	if !stop() || err != nil {
-		bc.closeNow()
-		if err == nil || lctx.Err() != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, &TimeoutError{Op: "login", After: o.LoginTimeout}
+		d.bc.closeNow()
+		switch {
+		case ctx.Err() != nil:
+			err = ctx.Err()
+		case err == nil || lctx.Err() != nil:
+			err = &timeoutError{ErrLoginTimeout, o.LoginTimeout}
+		case errors.Is(err, ErrAuthenticatorClosed):
+			return nil, ErrAuthenticatorClosed
 		}
-		return nil, err
+		return nil, connectError("login", err)
 	}
-	_ = conn.SetReadDeadline(time.Time{})
-	return s, nil
+	_ = d.conn.SetReadDeadline(time.Time{})
+	return newSession(c.sessionEnv(), id, d, l), nil
+}
+
+// learned is what a login tells the client: the session key (never logged)
+// and the domain the server reported (bounded).
+type learned struct {
+	key, domain string
 }
 
 // appendAppChallenge encodes the AppChallenge message: exactly
@@ -99,15 +104,16 @@ func appendAppChallenge(b []byte, user, appObj string) []byte {
 	return append(b, '}')
 }
 
-// login runs the AppChallenge / AppLogin exchange on s's connection.
-func (c *Client) login(ctx context.Context, s *session) error {
+// login runs the AppChallenge / AppLogin exchange on conn and returns
+// what it learned.
+func (c *Client) login(ctx context.Context, conn *websocket.Conn) (learned, error) {
 	o := &c.opts
-	if err := s.conn.WriteMessage(websocket.TextMessage, appendAppChallenge(nil, o.User, o.AppObj)); err != nil {
-		return fmt.Errorf("appws: send AppChallenge: %w", err)
+	if err := conn.WriteMessage(websocket.TextMessage, appendAppChallenge(nil, o.User, o.AppObj)); err != nil {
+		return learned{}, fmt.Errorf("appws: send AppChallenge: %w", err)
 	}
-	cr, err := c.readLoginReply(s, "AppChallengeResult")
+	cr, err := c.readLoginReply(conn, "AppChallengeResult")
 	if err != nil {
-		return err
+		return learned{}, err
 	}
 	var sysClient bool
 	switch sc := string(bytes.TrimSpace(cr["sysClient"])); sc {
@@ -115,11 +121,11 @@ func (c *Client) login(ctx context.Context, s *session) error {
 		sysClient = true
 	case "", "false", "null":
 	default:
-		return &ProtocolError{"AppChallengeResult's sysClient is not a boolean"}
+		return learned{}, &ProtocolError{"AppChallengeResult's sysClient is not a boolean"}
 	}
 	challenge, err := parseChallenge(cr["challenge"])
 	if err != nil {
-		return err
+		return learned{}, err
 	}
 
 	var l loginMsg
@@ -127,16 +133,16 @@ func (c *Client) login(ctx context.Context, s *session) error {
 		got, err := o.Authenticator.GetLogin(ctx, o.App, challenge)
 		if err != nil {
 			if errors.Is(err, ErrAuthenticatorClosed) {
-				return ErrAuthenticatorClosed
+				return learned{}, ErrAuthenticatorClosed
 			}
-			return fmt.Errorf("appws: authenticator: %w", err)
+			return learned{}, fmt.Errorf("appws: authenticator: %w", err)
 		}
 		if got == nil {
-			return errors.New("appws: authenticator returned no login")
+			return learned{}, errors.New("appws: authenticator returned no login")
 		}
 		l.Login = *got
 		if _, err := CanonicalInfo(got.Info); err != nil {
-			return &ProtocolError{"the login's info is not a JSON object"}
+			return learned{}, &ProtocolError{"the login's info is not a JSON object"}
 		}
 		if t := bytes.TrimSpace(got.Info); len(t) > 0 && string(t) != "null" {
 			l.info = got.Info
@@ -151,31 +157,29 @@ func (c *Client) login(ctx context.Context, s *session) error {
 		l.Digest = c.loginFields().digestCanonical(challenge, pw)
 		l.SessionKey = SessionKey(challenge, pw)
 	}
-	if err := s.conn.WriteMessage(websocket.TextMessage, l.appendAppLogin(nil)); err != nil {
-		return fmt.Errorf("appws: send AppLogin: %w", err)
+	if err := conn.WriteMessage(websocket.TextMessage, l.appendAppLogin(nil)); err != nil {
+		return learned{}, fmt.Errorf("appws: send AppLogin: %w", err)
 	}
-	lr, err := c.readLoginReply(s, "AppLoginResult")
+	lr, err := c.readLoginReply(conn, "AppLoginResult")
 	if err != nil {
-		return err
+		return learned{}, err
 	}
 	if string(bytes.TrimSpace(lr["ok"])) != "true" {
-		return newLoginError(jsonText(lr["error"]), jsonText(lr["errorText"]))
+		return learned{}, newLoginError(jsonText(lr["error"]), jsonText(lr["errorText"]))
 	}
-	s.key = l.SessionKey
-	s.domain = jsonText(lr["domain"])
-	return nil
+	return learned{key: l.SessionKey, domain: boundText(jsonText(lr["domain"]), maxServerText)}, nil
 }
 
 // readLoginReply reads until the message with mt want and returns its
 // top-level members, to be looked up by their exact, case-sensitive keys.
 // Other messages before login are dropped, as the protocol says; the other
 // login reply out of order is a protocol error.
-func (c *Client) readLoginReply(s *session, want string) (map[string]json.RawMessage, error) {
+func (c *Client) readLoginReply(conn *websocket.Conn, want string) (map[string]json.RawMessage, error) {
 	for {
-		typ, data, err := s.conn.ReadMessage()
+		typ, data, err := conn.ReadMessage()
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				return nil, &ReadLimitError{Limit: c.opts.ReadLimit}
+			if rl := readLimitError(err, c.opts.ReadLimit); rl != nil {
+				return nil, rl
 			}
 			return nil, fmt.Errorf("appws: waiting for %s: %w", want, disconnectError(err))
 		}
@@ -200,7 +204,7 @@ func (c *Client) readLoginReply(s *session, want string) (map[string]json.RawMes
 			return nil, &ProtocolError{m.MT + " while waiting for " + want}
 		}
 		c.stats.ignored.Add(1)
-		c.log.Warn("appws: dropped a message that came before login", "mt", m.MT, "size", len(data))
+		c.log.Warn("appws: dropped a message that came before login", "mt", logText(m.MT), "size", len(data))
 	}
 }
 

@@ -164,8 +164,9 @@ func TestLoginErrorKeepsShortText(t *testing.T) {
 }
 
 // TestLoginTimeoutIsTyped: a server that never answers AppChallenge makes
-// Dial fail after LoginTimeout with a *TimeoutError that matches
-// ErrLoginTimeout, and that is no login rejection.
+// Dial fail after LoginTimeout with a *ConnectError of the login step that
+// matches ErrLoginTimeout, and that is neither a login rejection nor the
+// caller's deadline.
 func TestLoginTimeoutIsTyped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newScripted(t, discard)
@@ -176,14 +177,14 @@ func TestLoginTimeoutIsTyped(t *testing.T) {
 			closeAndDrain(t, c)
 			t.Fatal("Dial succeeded")
 		}
-		var te *appws.TimeoutError
-		if !errors.Is(err, appws.ErrLoginTimeout) || !errors.As(err, &te) {
+		var ce *appws.ConnectError
+		if !errors.Is(err, appws.ErrLoginTimeout) || !errors.As(err, &ce) {
 			t.Fatalf("Dial = %v (%T), want ErrLoginTimeout", err, err)
 		}
-		if te.Op != "login" || te.After != o.LoginTimeout || !te.Timeout() {
-			t.Errorf("TimeoutError %+v", te)
+		if ce.Step != "login" || !ce.Timeout() {
+			t.Errorf("ConnectError %+v", ce)
 		}
-		if want := "appws: login timed out after 3s"; err.Error() != want {
+		if want := "appws: login: timed out after 3s"; err.Error() != want {
 			t.Errorf("error %q, want %q", err, want)
 		}
 		var le *appws.LoginError

@@ -108,6 +108,14 @@ type Options struct {
 	// long without an outgoing message, as innovaphone's clients do. Default
 	// 60 s; negative disables it.
 	KeepAliveInterval time.Duration
+	// StallWarning is how long received Messages may wait for
+	// MessageComplete before the client logs a Warn line ("Messages wait
+	// for MessageComplete") and counts a stall in Stats.Stalls: a consumer
+	// that forgot MessageComplete (use Client.Handled after every event)
+	// stalls the session, not in silence. The check runs every
+	// StallWarning, so a stall is reported after between one and two
+	// StallWarnings, once. Default DefaultStallWarning; negative disables it.
+	StallWarning time.Duration
 
 	// ReadLimit is the largest message accepted from the server; a larger
 	// one ends the session with a *ReadLimitError without being read.
@@ -139,6 +147,9 @@ type Options struct {
 	SendQueue      int
 	SendQueueBytes int
 }
+
+// DefaultStallWarning is the default of Options.StallWarning.
+const DefaultStallWarning = 30 * time.Second
 
 // normalize checks o and fills in defaults. It does no I/O.
 func (o Options) normalize() (Options, []byte, error) {
@@ -213,6 +224,7 @@ func (o *Options) defaultDurations() error {
 		{"PingInterval", &o.PingInterval, 30 * time.Second, true},
 		{"PongTimeout", &o.PongTimeout, 15 * time.Second, false},
 		{"KeepAliveInterval", &o.KeepAliveInterval, 60 * time.Second, true},
+		{"StallWarning", &o.StallWarning, DefaultStallWarning, true},
 	} {
 		switch {
 		case *d.v == 0:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -125,13 +126,13 @@ func (s *session) readLoop() error {
 		c.stats.bytesIn.Add(uint64(size))
 		m.Session = s.id
 		if c.log.Enabled(context.Background(), slog.LevelDebug) {
-			c.log.Debug("appws: received", "session", s.id, "mt", m.MT, "api", m.API, "src", m.Src, "size", size)
+			c.log.Debug("appws: received", "session", s.id, "mt", logText(m.MT), "api", logText(m.API), "src", logText(m.Src), "size", size)
 		}
 		if m.Src != "" && c.reqs.pending.Load() > 0 && c.reqs.deliver(m) {
 			continue
 		}
-		limit, limitBytes := s.readAheadLimits()
-		s.full = !c.em.pushMessage(m, limit, limitBytes)
+		c.em.pushMessage(m)
+		s.full = !c.ra.hasRoom(s.readAheadLimits())
 	}
 }
 
@@ -156,17 +157,23 @@ func (s *session) readAheadLimits() (int, int) {
 }
 
 // waitRoom blocks while the read-ahead is full, and reports whether it did.
-// A Request that starts meanwhile widens the limits.
+// A Request that starts meanwhile widens the limits. Requests whose message
+// was written cannot get their reply while it is full, widened as it is for
+// them: their replies would be behind Messages only the consumer can take.
+// They fail (ErrReplyBlocked) rather than wait for ever.
 func (s *session) waitRoom() (paused bool, err error) {
 	c := &s.env
 	for {
-		if c.em.hasRoom(s.readAheadLimits()) {
+		if c.ra.hasRoom(s.readAheadLimits()) {
 			s.full = false
 			return paused, nil
 		}
 		paused = true
+		if c.reqs.pending.Load() > 0 {
+			c.reqs.block(s.id)
+		}
 		select {
-		case <-c.em.room:
+		case <-c.ra.room:
 		case <-c.reqs.wake:
 		case <-s.stop:
 			return paused, errStopped
@@ -174,12 +181,72 @@ func (s *session) waitRoom() (paused bool, err error) {
 	}
 }
 
+// readAhead counts the received Messages that wait for delivery, in number
+// and in bytes: the reading side's flow control. The emitter adds a
+// Message it queues and settles one it hands out; the reader asks for room
+// and, while there is none, waits on room, which is signalled once the
+// read-ahead has drained to half its limits, so that it reads in bursts
+// instead of being woken for every delivered Message.
+type readAhead struct {
+	mu                 sync.Mutex
+	count, bytes       int
+	waiting            bool
+	lowCount, lowBytes int
+	room               chan struct{} // cap 1
+}
+
+func newReadAhead() *readAhead { return &readAhead{room: make(chan struct{}, 1)} }
+
+// add counts a queued Message of n bytes.
+func (r *readAhead) add(n int) {
+	r.mu.Lock()
+	r.count++
+	r.bytes += n
+	r.mu.Unlock()
+}
+
+// taken settles a delivered Message of n bytes.
+func (r *readAhead) taken(n int) {
+	r.mu.Lock()
+	r.count--
+	r.bytes -= n
+	if r.waiting && r.count <= r.lowCount && r.bytes <= r.lowBytes {
+		r.waiting = false
+		signal(r.room)
+	}
+	r.mu.Unlock()
+}
+
+// reset empties the account (the Messages were dropped) and releases a
+// waiting reader.
+func (r *readAhead) reset() {
+	r.mu.Lock()
+	r.count, r.bytes, r.waiting = 0, 0, false
+	r.mu.Unlock()
+	signal(r.room)
+}
+
+// hasRoom reports whether another Message may be read within the limits.
+// If not, room is signalled once the read-ahead drained to half of them.
+func (r *readAhead) hasRoom(limit, limitBytes int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.count < limit && r.bytes < limitBytes {
+		r.waiting = false
+		return true
+	}
+	r.waiting = true
+	r.lowCount, r.lowBytes = limit/2, limitBytes/2
+	return false
+}
+
 // readError turns a read failure into the session's end reason.
 func (s *session) readError(err error) error {
 	var ne net.Error
+	if rl := readLimitError(err, s.env.opts.ReadLimit); rl != nil {
+		return rl
+	}
 	switch {
-	case errors.Is(err, websocket.ErrReadLimit):
-		return &ReadLimitError{Limit: s.env.opts.ReadLimit}
 	case errors.As(err, &ne) && ne.Timeout() && s.env.opts.PingInterval > 0:
 		return ErrPingTimeout
 	}

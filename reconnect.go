@@ -64,6 +64,17 @@ func (c *Client) firstLogin(ctx context.Context) (*session, int, error) {
 	return s, attempts, err
 }
 
+// ctxEndedError is Dial's error when its ctx ended while it waited to try
+// again: the ctx's error, in the step of the attempt that failed last.
+func ctxEndedError(ctxErr, last error) error {
+	step := "dial"
+	var ce *ConnectError
+	if errors.As(last, &ce) {
+		step = ce.Step
+	}
+	return &ConnectError{Step: step, Err: fmt.Errorf("%w while waiting to retry; the last attempt failed: %w", ctxErr, last)}
+}
+
 // supervise serves the session Dial established and every later one, until
 // Close or a failure that ends the client. It never waits for the consumer:
 // the emitter queues whatever it reports.
@@ -127,7 +138,7 @@ func (c *Client) loginLoop(ctx context.Context, bo backoff.BackOff, last uint64,
 		if reconnecting || attempt > 1 {
 			delay := bo.NextBackOff()
 			if reconnecting {
-				c.em.pushLife(Disconnected{Session: last, Err: cause, RetryIn: delay, Attempt: attempt})
+				c.em.pushLife(Disconnected{Session: last, Err: cause, RetryIn: delay, Attempt: attempt - 1})
 			}
 			t := time.NewTimer(delay)
 			select {
@@ -137,7 +148,7 @@ func (c *Client) loginLoop(ctx context.Context, bo backoff.BackOff, last uint64,
 				if reconnecting {
 					return nil, attempt, nil
 				}
-				return nil, attempt, fmt.Errorf("appws: dial: %w; last error: %w", ctx.Err(), cause)
+				return nil, attempt, ctxEndedError(ctx.Err(), cause)
 			case <-c.authDone():
 				t.Stop()
 				return nil, attempt, ErrAuthenticatorClosed
@@ -154,11 +165,12 @@ func (c *Client) loginLoop(ctx context.Context, bo backoff.BackOff, last uint64,
 			return s, attempt, nil
 		case errors.Is(err, ErrAuthenticatorClosed):
 			return nil, attempt, err
-		case !reconnecting && (!c.opts.AutoReconnect || isPermanent(err) || ctx.Err() != nil):
-			c.log.Warn("appws: connect failed", "attempt", attempt, "err", err.Error())
+		}
+		c.stats.connectFailures.Add(1)
+		c.log.Warn("appws: connect failed", "session", last+1, "attempt", attempt, "err", err.Error())
+		if !reconnecting && (!c.opts.AutoReconnect || isPermanent(err) || ctx.Err() != nil) {
 			return nil, attempt, err
 		}
-		c.log.Warn("appws: connect failed", "session", last+1, "attempt", attempt, "err", err.Error())
 		cause = err
 	}
 }

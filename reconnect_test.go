@@ -49,8 +49,8 @@ func collectDisconnects(t *testing.T, c *appws.Client, n int) []time.Duration {
 				t.Errorf("attempt %d came %v after the previous one, RetryIn said %v", d.Attempt, gap, delays[len(delays)-1])
 			}
 		}
-		if d.Attempt != len(delays)+1 {
-			t.Errorf("Attempt %d, want %d", d.Attempt, len(delays)+1)
+		if d.Attempt != len(delays) {
+			t.Errorf("Attempt %d, want %d", d.Attempt, len(delays))
 		}
 		lastAt = now
 		delays = append(delays, d.RetryIn)
@@ -233,7 +233,7 @@ func (o *eventOrder) check(t *testing.T, ev appws.Event) {
 			t.Fatalf("Message of session %d while session %d (up %v)", ev.Session, o.sessions, o.up)
 		}
 	case appws.Disconnected:
-		if ev.Session != o.sessions || (ev.Attempt == 1) != o.up {
+		if ev.Session != o.sessions || (ev.Attempt == 0) != o.up {
 			t.Fatalf("Disconnected %+v after session %d (up %v)", ev, o.sessions, o.up)
 		}
 		o.up = false
@@ -253,10 +253,10 @@ func TestRejectedLoginsAfterUpAreRetried(t *testing.T) {
 		nextAs[appws.ConnectComplete](t, c)
 		srv.RefuseLogins(3)
 		nextSession(t, srv).Drop()
-		if d := nextAs[appws.Disconnected](t, c); d.Attempt != 1 {
-			t.Fatalf("Disconnected %+v, want the loss (attempt 1)", d)
+		if d := nextAs[appws.Disconnected](t, c); d.Attempt != 0 {
+			t.Fatalf("Disconnected %+v, want the loss (attempt 0)", d)
 		}
-		for attempt := 2; attempt <= 4; attempt++ {
+		for attempt := 1; attempt <= 3; attempt++ {
 			d := nextAs[appws.Disconnected](t, c)
 			var le *appws.LoginError
 			if d.Attempt != attempt || !errors.As(d.Err, &le) {
@@ -545,10 +545,10 @@ func TestLaggingConsumerDoesNotStopReconnecting(t *testing.T) {
 		if _, err := c.Send(context.Background(), map[string]string{"mt": "x"}); err != nil {
 			t.Fatalf("Send after recovery: %v", err)
 		}
-		if d := nextAs[appws.Disconnected](t, c); d.Attempt != 1 || d.Dropped != 1 {
-			t.Errorf("Disconnected %+v, want attempt 1 with the held-back Message dropped", d)
+		if d := nextAs[appws.Disconnected](t, c); d.Attempt != 0 || d.Dropped != 1 {
+			t.Errorf("Disconnected %+v, want the loss (attempt 0) with the held-back Message dropped", d)
 		}
-		for attempt := 2; attempt <= 13; attempt++ {
+		for attempt := 1; attempt <= 12; attempt++ {
 			if d := nextAs[appws.Disconnected](t, c); d.Attempt != attempt {
 				t.Fatalf("Disconnected %+v, want attempt %d", d, attempt)
 			}

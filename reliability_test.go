@@ -549,11 +549,11 @@ func (k *soakConsumer) run() {
 				k.fail("Disconnected(%d) while the last session is %d", ev.Session, cur)
 			}
 			// Attempts grow; a lagging consumer may miss failed retries
-			// (they replace each other), never the loss (Attempt 1).
-			if ev.Attempt <= k.lastAttempt {
+			// (they replace each other), never the loss (Attempt 0).
+			if !up && ev.Attempt <= k.lastAttempt {
 				k.fail("Disconnected attempt %d after attempt %d", ev.Attempt, k.lastAttempt)
 			}
-			if (ev.Attempt == 1) != up {
+			if (ev.Attempt == 0) != up {
 				k.fail("Disconnected attempt %d with up=%v", ev.Attempt, up)
 			}
 			if ev.Err == nil || ev.RetryIn < time.Millisecond || ev.RetryIn > 20*time.Millisecond {

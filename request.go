@@ -56,6 +56,22 @@ func (t *requests) fail(session uint64, cause error) {
 	t.pending.Store(int32(len(t.m)))
 }
 
+// block fails the Requests of session whose message was written: the
+// read-ahead is full, so their replies cannot be read (ErrReplyBlocked).
+// Requests not yet written stay: their replies cannot be behind anything
+// yet.
+func (t *requests) block(session uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for src, r := range t.m {
+		if r.session.Load() == session && r.written.Load() {
+			delete(t.m, src)
+			r.finish(Message{}, ErrReplyBlocked)
+		}
+	}
+	t.pending.Store(int32(len(t.m)))
+}
+
 // request is one Client.Request waiting for its reply.
 type request struct {
 	session atomic.Uint64 // set when the send is accepted
@@ -73,13 +89,12 @@ func (r *request) finish(m Message, err error) {
 	r.once.Do(func() { r.result <- requestResult{m, err} })
 }
 
-// sent is called by the writer with the write's error (nil: written).
-func (r *request) sent(err error) {
-	if err != nil {
-		r.finish(Message{}, err)
-		return
+// sent is called by the writer: whether the message was written whole.
+// One that was not waits for its session's end, which says why.
+func (r *request) sent(written bool) {
+	if written {
+		r.written.Store(true)
 	}
-	r.written.Store(true)
 }
 
 // ended finishes r because its session ended with cause: a Request whose
@@ -87,24 +102,28 @@ func (r *request) sent(err error) {
 // ErrNoReply, not ErrSessionEnded (which promises it was not sent).
 func (r *request) ended(cause error) {
 	if r.written.Load() {
-		r.finish(Message{}, &noReplyError{cause: cause})
+		r.finish(Message{}, &endedError{ErrNoReply, cause})
 		return
 	}
-	r.finish(Message{}, sendFailed(cause))
+	r.finish(Message{}, &endedError{ErrSessionEnded, cause})
 }
 
-// noReplyError is the error of a Request whose session ended after its
-// message was written and before the reply came.
-type noReplyError struct{ cause error }
+// endedError is the error of a Request cut short by the end of its
+// session: sentinel says what became of its message (ErrSessionEnded: not
+// written whole, ErrNoReply: written, no reply), cause why the session
+// ended.
+type endedError struct{ sentinel, cause error }
 
 // Error describes the error; it starts with "appws: ".
-func (e *noReplyError) Error() string {
-	return ErrNoReply.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "appws: ")
+func (e *endedError) Error() string {
+	return e.sentinel.Error() + ": " + strings.TrimPrefix(e.cause.Error(), "appws: ")
 }
-func (e *noReplyError) Is(target error) bool {
-	return target == ErrNoReply
-}
-func (e *noReplyError) Unwrap() error { return e.cause }
+
+// Is makes the error match its sentinel.
+func (e *endedError) Is(target error) bool { return target == e.sentinel }
+
+// Unwrap returns why the session ended.
+func (e *endedError) Unwrap() error { return e.cause }
 
 // Request sends msg with a "src" of its own (replacing any src msg has) and
 // returns the first message that carries that src: the reply. msg follows
@@ -117,13 +136,17 @@ func (e *noReplyError) Unwrap() error { return e.cause }
 // called from the goroutine that reads Events(), between MessageComplete
 // calls: while it waits, the client reads up to RequestReadAhead messages
 // (and RequestReadAheadBytes) beyond the read-ahead, so the reply is found
-// behind held Messages. The reply is lost only when the server sends more
-// than that before it.
+// behind held Messages. If even that fills up before the reply comes, the
+// reply is behind Messages only the consumer can take, so Request does not
+// wait for it: it fails at once with ErrReplyBlocked (its message was
+// written, as with ErrNoReply), and the reply, when it is read, goes to
+// Events() like any other Message.
 //
 // ctx bounds the whole wait. If the session ends first, the error says
-// whether the message was sent: errors.Is(err, ErrSessionEnded) means it
-// was never written (safe to retry); errors.Is(err, ErrNoReply) means it
-// was written and the reply never came (the server may have acted on it).
+// whether the message was sent: errors.Is(err, ErrSessionEnded) means the
+// socket did not accept all of it (the server cannot have it whole: safe to
+// retry); errors.Is(err, ErrNoReply) means it was written and the reply
+// never came (the server may have acted on it).
 // A reply that arrives after Request gave up is delivered on Events() like
 // any other Message.
 func (c *Client) Request(ctx context.Context, msg any) (Message, error) {

@@ -68,20 +68,24 @@ type sessionEnv struct {
 	opts   *Options
 	log    *slog.Logger
 	em     *emitter
+	ra     *readAhead
 	reqs   *requests
 	stats  *stats
 	nextID *atomic.Uint64 // send ids, shared by the client's sessions
 }
 
-func newSession(env sessionEnv, id uint64, conn *websocket.Conn, bc *bufConn) *session {
+func newSession(env sessionEnv, id uint64, d dialed, l learned) *session {
 	s := &session{
-		env:   env,
-		id:    id,
-		conn:  conn,
-		bc:    bc,
-		ctlQ:  make(chan ctlFrame, 4),
-		stop:  make(chan struct{}),
-		qwake: make(chan struct{}, 1),
+		env:       env,
+		id:        id,
+		conn:      d.conn,
+		bc:        d.bc,
+		rawFrames: d.rawFrames,
+		key:       l.key,
+		domain:    l.domain,
+		ctlQ:      make(chan ctlFrame, 4),
+		stop:      make(chan struct{}),
+		qwake:     make(chan struct{}, 1),
 	}
 	s.lastActivity.Store(time.Now().UnixNano()) // the login was traffic
 	return s
@@ -95,7 +99,7 @@ func (s *session) serve(closing, authDone <-chan struct{}) error {
 	s.installHandlers()
 	readDone := make(chan error, 1)
 	go func() { readDone <- s.readLoop() }()
-	err, readEnded := s.writeLoop(closing, authDone, readDone)
+	readEnded, err := s.writeLoop(closing, authDone, readDone)
 	close(s.stop)
 	s.bc.closeNow()
 	if !readEnded {
@@ -109,7 +113,7 @@ func (s *session) serve(closing, authDone <-chan struct{}) error {
 	if cause == nil {
 		cause = ErrClosed
 	}
-	s.closeQueue(cause)
+	s.closeQueue()
 	s.env.reqs.fail(s.id, cause)
 	return err
 }

@@ -18,6 +18,7 @@ type writeItem struct {
 	id   uint64
 	data []byte
 	req  *request // non-nil for Request: its result goes there, not to Events
+	end  uint64   // where its frame ends among the bytes handed to bufConn; 0: not framed
 }
 
 // ctlFrame is a control frame (pong, close) the writer is to send.
@@ -112,17 +113,23 @@ func (s *session) takeQueued(batch []writeItem) []writeItem {
 const maxBatch = 256
 
 // writeLoop performs every write of the session until the reader ends
-// (its error, true), a write fails (its error, false), closing closes (a
-// clean close: nil, true) or authDone closes. Sends queued behind each other
+// (true, its error), a write fails (false, its error), closing closes (a
+// clean close: true, nil) or authDone closes. Sends queued behind each other
 // are written into one buffer and flushed together, then their SendResults
 // are queued.
-func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan error) (error, bool) {
+func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan error) (bool, error) {
 	o := s.env.opts
 	var pingC, kaC <-chan time.Time
 	if o.PingInterval > 0 {
 		t := time.NewTicker(o.PingInterval)
 		defer t.Stop()
 		pingC = t.C
+	}
+	var stallC <-chan time.Time
+	if o.StallWarning > 0 {
+		t := time.NewTicker(o.StallWarning)
+		defer t.Stop()
+		stallC = t.C
 	}
 	var ka *time.Timer
 	if o.KeepAliveInterval > 0 {
@@ -134,19 +141,19 @@ func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan e
 		select {
 		case err := <-readDone:
 			s.writeControlFrames() // the answer to the server's close frame
-			return err, true
+			return true, err
 		case <-closing:
 			return s.closeCleanly(readDone)
 		case <-authDone:
-			return ErrAuthenticatorClosed, false
+			return false, ErrAuthenticatorClosed
 		case f := <-s.ctlQ:
 			if err := s.conn.WriteControl(f.typ, f.data, time.Time{}); err != nil {
-				return err, false
+				return false, err
 			}
 		case <-pingC:
 			s.trimBuffers()
 			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Time{}); err != nil {
-				return err, false
+				return false, err
 			}
 		case <-kaC:
 			// Like innovaphone's clients: the KeepAlive goes out after
@@ -157,18 +164,24 @@ func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan e
 				continue
 			}
 			s.bc.startBatch()
-			s.writeText(keepAliveMsg)
+			s.frame(keepAliveMsg)
 			if err := s.bc.endBatch(); err != nil {
-				return err, false
+				return false, err
 			}
 			s.lastActivity.Store(time.Now().UnixNano())
 			c := &s.env
 			c.stats.msgsOut.Add(1)
 			c.stats.bytesOut.Add(uint64(len(keepAliveMsg)))
 			ka.Reset(o.KeepAliveInterval)
+		case <-stallC:
+			if s.env.em.checkStall() {
+				s.env.stats.stalls.Add(1)
+				s.env.log.Warn("appws: Messages wait for MessageComplete: call Client.Handled (or MessageComplete) after every event",
+					"session", s.id, "waited", o.StallWarning)
+			}
 		case <-s.qwake:
 			if err := s.sendQueued(); err != nil {
-				return err, false
+				return false, err
 			}
 		}
 	}
@@ -176,7 +189,9 @@ func (s *session) writeLoop(closing, authDone <-chan struct{}, readDone <-chan e
 
 // sendQueued writes what is queued (and what queues up meanwhile, up to
 // maxBatch sends) into one buffer, flushes it and resolves every item: a
-// SendResult, or the Request's own result.
+// SendResult, or the Request's own result. If a write fails, the messages
+// whose bytes the connection took whole were written all the same; only
+// the others were not.
 func (s *session) sendQueued() error {
 	c := &s.env
 	batch := s.takeQueued(nil)
@@ -187,12 +202,13 @@ func (s *session) sendQueued() error {
 	s.bc.startBatch()
 	size := 0
 	for done := 0; done < len(batch); {
-		for _, it := range batch[done:] {
+		for i := done; i < len(batch); i++ {
+			it := &batch[i]
 			if debug {
-				s.logSent(it)
+				s.logSent(*it)
 			}
 			size += len(it.data)
-			s.writeText(it.data)
+			it.end = s.frame(it.data)
 		}
 		done = len(batch)
 		if done < maxBatch {
@@ -202,11 +218,7 @@ func (s *session) sendQueued() error {
 	err := s.bc.endBatch()
 	s.lastActivity.Store(time.Now().UnixNano())
 	s.written(len(batch), size)
-	if err == nil {
-		c.stats.msgsOut.Add(uint64(len(batch)))
-		c.stats.bytesOut.Add(uint64(size))
-	}
-	s.resolve(batch, err)
+	s.resolve(batch, s.bc.written())
 	clear(batch)
 	// Keep the buffer for the next batch; trimBuffers lets a big one go
 	// once the session is idle.
@@ -219,21 +231,21 @@ func (s *session) sendQueued() error {
 	return err
 }
 
-// resolve reports what became of items: nil error when they were written.
+// resolve reports what became of items, given that the connection took
+// the first accepted bytes handed to it: an item whose frame ends within
+// them was written (nil), any other was not (ErrSessionEnded; the one
+// error value, so that the runs of failed sends of many sessions join).
 // SendResults go to the emitter as runs of consecutive ids, Requests learn
 // it themselves.
-func (s *session) resolve(items []writeItem, err error) {
+func (s *session) resolve(items []writeItem, accepted uint64) {
 	c := &s.env
-	var rerr error
-	if err != nil {
-		rerr = sendFailed(err)
-	}
 	var first, last uint64
+	var runErr error
 	flush := func() {
 		if first != 0 {
-			c.em.pushResults(first, last, rerr)
+			c.em.pushResults(first, last, runErr)
 			n := last - first + 1
-			if rerr == nil {
+			if runErr == nil {
 				c.stats.sendsWritten.Add(n)
 			} else {
 				c.stats.sendsFailed.Add(n)
@@ -241,18 +253,32 @@ func (s *session) resolve(items []writeItem, err error) {
 			first = 0
 		}
 	}
+	var out, outBytes, reqs int
 	for _, it := range items {
+		var err error
+		if it.end == 0 || it.end > accepted {
+			err = ErrSessionEnded
+		} else {
+			out++
+			outBytes += len(it.data)
+		}
 		switch {
 		case it.req != nil:
-			it.req.sent(rerr)
-		case first != 0 && it.id == last+1:
+			it.req.sent(err == nil)
+			reqs++
+		case first != 0 && it.id == last+1 && err == runErr:
 			last = it.id
 		default:
 			flush()
-			first, last = it.id, it.id
+			first, last, runErr = it.id, it.id, err
 		}
 	}
 	flush()
+	c.stats.msgsOut.Add(uint64(out))
+	c.stats.bytesOut.Add(uint64(outBytes))
+	if reqs > 0 {
+		signal(c.reqs.wake) // a reader paused on a full read-ahead looks at them again
+	}
 }
 
 // trimBuffers drops the send buffers a burst grew if nothing was sent since
@@ -281,7 +307,7 @@ func (s *session) logSent(it writeItem) {
 	attrs := []any{"session", s.id, "id", it.id, "size", len(it.data)}
 	if env.scan(it.data) == nil {
 		mt, api, src := env.strings(it.data)
-		attrs = append(attrs, "mt", mt, "api", api, "src", src)
+		attrs = append(attrs, "mt", logText(mt), "api", logText(api), "src", logText(src))
 	}
 	s.env.log.Debug("appws: sent", attrs...)
 }
@@ -299,13 +325,15 @@ func (s *session) writeControlFrames() {
 	}
 }
 
-// writeText adds p to the batch as one text message.
-func (s *session) writeText(p []byte) {
+// frame adds p to the batch as one text message and returns where it ends
+// among the bytes handed to bufConn (0: it could not be added).
+func (s *session) frame(p []byte) uint64 {
 	if s.rawFrames {
-		s.bc.writeText(p)
-		return
+		return s.bc.writeText(p)
 	}
 	if err := s.conn.WriteMessage(websocket.TextMessage, p); err != nil {
 		s.bc.fail(err)
+		return 0
 	}
+	return s.bc.end()
 }

@@ -334,7 +334,7 @@ func TestConnectReconnects(t *testing.T) {
 	var events []string
 	for _, l := range jsonLines(t, stdout.String()) {
 		events = append(events, l["event"].(string))
-		if l["event"] == "disconnected" && (l["retryIn"] == "" || l["attempt"] != 1.0 || l["session"] != 1.0) {
+		if l["event"] == "disconnected" && (l["retryIn"] == "" || l["attempt"] != 0.0 || l["session"] != 1.0) {
 			t.Errorf("disconnected event %v", l)
 		}
 	}
