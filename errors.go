@@ -66,9 +66,15 @@ type ConnectError struct {
 	Err  error
 }
 
-// Error describes the error; it starts with "appws: " and the step.
+// Error describes the error; it starts with "appws: " and the step ("appws:
+// dial: ...", or "appws: login rejected: ..." where the cause names the
+// step itself).
 func (e *ConnectError) Error() string {
-	return "appws: " + e.Step + ": " + strings.TrimPrefix(e.Err.Error(), "appws: ")
+	why := strings.TrimPrefix(e.Err.Error(), "appws: ")
+	if strings.HasPrefix(why, e.Step+" ") {
+		return "appws: " + why
+	}
+	return "appws: " + e.Step + ": " + why
 }
 
 // Unwrap returns the cause.

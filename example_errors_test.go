@@ -1,9 +1,12 @@
 package appws_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"syscall"
 
 	"github.com/appwebsocket/appws"
 )
@@ -39,4 +42,30 @@ func ExampleCloseStatus() {
 	// application close code 4003
 	// dropped without a close frame
 	// other: appws: no pong from the server in time
+}
+
+// Every failure to connect is a *ConnectError that names its step (dial,
+// tls, upgrade, login); the cause underneath stays reachable with
+// errors.Is and errors.As.
+func ExampleConnectError() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+
+	_, err = appws.Dial(context.Background(), appws.Options{URL: "ws://" + addr + "/", App: "svc", Password: "pw", NoProxy: true})
+	var ce *appws.ConnectError
+	if errors.As(err, &ce) {
+		fmt.Println("step:", ce.Step)
+	}
+	fmt.Println("refused:", errors.Is(err, syscall.ECONNREFUSED))
+	var le *appws.LoginError
+	fmt.Println("login rejected:", errors.As(err, &le))
+	// Output:
+	// step: dial
+	// refused: true
+	// login rejected: false
 }

@@ -30,7 +30,6 @@ func Example() {
 		switch ev := ev.(type) {
 		case appws.ConnectComplete:
 			fmt.Println("logged in, session", ev.Session)
-			c.MessageComplete() // ready for the first message
 			if _, err := c.Send(ctx, map[string]string{"mt": "Hello", "src": "greeting"}); err != nil {
 				fmt.Println("send:", err)
 			}
@@ -40,10 +39,13 @@ func Example() {
 			}
 		case appws.Message:
 			fmt.Println("received", ev.MT, "for", ev.Src)
-			c.Close() // or c.MessageComplete() for the next one
+			c.Close()
 		case appws.Closed:
 			fmt.Println("closed, error:", ev.Err)
 		}
+		// Right after every event: the next Message may come (after a
+		// ConnectComplete or a Message; for the rest it does nothing).
+		c.Handled(ev)
 	}
 	// Output:
 	// logged in, session 1
@@ -53,8 +55,8 @@ func Example() {
 
 // With AutoReconnect the client rides out drops: Disconnected says when it
 // tries again, ConnectComplete reports every new session. Messages are
-// delivered one per MessageComplete, each session starting without
-// permission.
+// delivered one per Handled (or MessageComplete), each session starting
+// without permission.
 func Example_reconnect() {
 	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"svc": "pw"}})
 	defer srv.Close()
@@ -78,7 +80,6 @@ func Example_reconnect() {
 		switch ev := ev.(type) {
 		case appws.ConnectComplete:
 			fmt.Println("session", ev.Session, "up")
-			c.MessageComplete()
 			if ev.Session == 1 {
 				srv.DropAll() // the network fails
 			} else {
@@ -90,11 +91,10 @@ func Example_reconnect() {
 			} else {
 				fmt.Println("attempt", ev.Attempt, "to reconnect failed")
 			}
-		case appws.Message:
-			c.MessageComplete()
 		case appws.Closed:
 			fmt.Println("closed")
 		}
+		c.Handled(ev)
 	}
 	// Output:
 	// session 1 up
@@ -258,16 +258,14 @@ func Example_selectLoop() {
 				return
 			}
 			switch ev := ev.(type) {
-			case appws.ConnectComplete:
-				c.MessageComplete()
 			case appws.Message:
 				if replies++; replies == 3 {
 					stop() // enough: shut down
 				}
-				c.MessageComplete()
 			case appws.Closed:
 				fmt.Println("closed:", ev.Err)
 			}
+			c.Handled(ev)
 		}
 	}
 	// Output:

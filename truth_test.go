@@ -335,6 +335,7 @@ func TestUnreadEventsStayBoundedAcrossSessions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			synctest.Wait() // the client has read its AppLoginResult
 			for range 3 {
 				send(`{"mt":"X"}`)
 			}
@@ -351,7 +352,7 @@ func TestUnreadEventsStayBoundedAcrossSessions(t *testing.T) {
 			t.Errorf("%d entries wait for the consumer after 700 sessions", peak)
 		}
 		if backlogErrs == 0 {
-			t.Error("Send never refused with ErrBacklog")
+			t.Errorf("Send never refused with ErrBacklog (peak %d, stats %+v)", peak, c.Stats())
 		}
 		c.Close()
 		srv.Close()
@@ -476,8 +477,8 @@ func TestEveryConnectFailureNamesItsStep(t *testing.T) {
 		if ce.Step != step {
 			t.Errorf("Step %q, want %q (%v)", ce.Step, step, err)
 		}
-		if !strings.HasPrefix(err.Error(), "appws: "+step+": ") {
-			t.Errorf("error %q does not start with %q", err, "appws: "+step+": ")
+		if !strings.HasPrefix(err.Error(), "appws: "+step) {
+			t.Errorf("error %q does not start with %q", err, "appws: "+step)
 		}
 	}
 	t.Run("refused", func(t *testing.T) {
