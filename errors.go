@@ -70,11 +70,11 @@ type ConnectError struct {
 // dial: ...", or "appws: login rejected: ..." where the cause names the
 // step itself).
 func (e *ConnectError) Error() string {
-	why := strings.TrimPrefix(e.Err.Error(), "appws: ")
-	if strings.HasPrefix(why, e.Step+" ") {
-		return "appws: " + why
+	why := e.Err.Error()
+	if strings.HasPrefix(why, "appws: "+e.Step+" ") { // "appws: login rejected: ..."
+		return why
 	}
-	return "appws: " + e.Step + ": " + why
+	return "appws: " + e.Step + ": " + strings.TrimPrefix(why, "appws: ")
 }
 
 // Unwrap returns the cause.
