@@ -240,10 +240,3 @@ func dropCutRune(s string) string {
 	}
 	return s
 }
-
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
-	}
-	return "the server"
-}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/appwebsocket/appws/internal/urltext"
 )
 
 // The supervisor: one goroutine per client owns the cycle
@@ -59,7 +61,7 @@ func (c *Client) authDone() <-chan struct{} {
 func (c *Client) firstLogin(ctx context.Context) (*session, int, error) {
 	s, attempts, err := c.loginLoop(ctx, newBackoff(&c.opts), 0, nil)
 	if err == nil {
-		c.log.Info("appws: connected", "url", redactURL(c.opts.URL), "session", s.id, "domain", s.domain)
+		c.log.Info("appws: connected", "url", urltext.Redacted(c.opts.URL), "session", s.id, "domain", s.domain)
 	}
 	return s, attempts, err
 }
