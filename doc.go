@@ -34,7 +34,8 @@
 // PROTOCOL.md in the repository describes the wire protocol as appws
 // implements it, and ARCHITECTURE.md how the package is built. Package
 // appwstest is an in-process AppWebsocket server for tests, shaped like
-// net/http/httptest.
+// net/http/httptest; package wire has what a server needs of the protocol
+// besides (ParseMessage, CanonicalInfo, Digest).
 //
 // RC4, used by Encrypt and Decrypt, is the protocol's choice and weak; use
 // those helpers for what the protocol asks of them and nothing else.
