@@ -27,6 +27,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/wire"
 )
 
 const (
@@ -134,7 +135,7 @@ func serverLogin(ws *websocket.Conn) error {
 	if err != nil {
 		return err
 	}
-	if m, err := appws.ParseMessage(data); err != nil || m.MT != "AppChallenge" {
+	if m, err := wire.ParseMessage(data); err != nil || m.MT != "AppChallenge" {
 		return errors.New("bench server: expected AppChallenge")
 	}
 	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"mt":"AppChallengeResult","challenge":"`+benchChallenge+`"}`)); err != nil {
@@ -151,7 +152,7 @@ func serverLogin(ws *websocket.Conn) error {
 	if err := json.Unmarshal(data, &l); err != nil || l.MT != "AppLogin" {
 		return errors.New("bench server: expected AppLogin")
 	}
-	want, err := appws.Digest(l.App, l.Domain, l.SIP, l.GUID, l.DN, l.Info, benchChallenge, benchPass)
+	want, err := wire.Digest(l.App, l.Domain, l.SIP, l.GUID, l.DN, l.Info, benchChallenge, benchPass)
 	if err != nil || l.App != benchApp || l.Digest != want {
 		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"mt":"AppLoginResult","ok":false,"error":4}`))
 		return errors.New("bench server: wrong digest")
@@ -340,7 +341,7 @@ func gorillaLogin(ws *websocket.Conn) error {
 	if err := ws.ReadJSON(&cr); err != nil {
 		return err
 	}
-	digest, err := appws.Digest(benchApp, "", "", "", "", nil, cr.Challenge, benchPass)
+	digest, err := wire.Digest(benchApp, "", "", "", "", nil, cr.Challenge, benchPass)
 	if err != nil {
 		return err
 	}
@@ -719,13 +720,12 @@ func BenchmarkLogin(b *testing.B) {
 	})
 }
 
-// BenchmarkCrypto: the session-key helpers on 100 bytes, the digest and the
-// info canonicalisation.
+// BenchmarkCrypto: the session-key helpers on 100 bytes. The digest's and
+// the info's are package wire's (BenchmarkDigest).
 func BenchmarkCrypto(b *testing.B) {
 	key := appws.SessionKey(benchChallenge, benchPass)
 	data := strings.Repeat("0123456789", 10)
 	enc := appws.Encrypt(key, "seed", data)
-	info := json.RawMessage(`{ "appobj": "bench", "cn": "Bench User", "unique": true, "n": 1.50, "list": [1, 2, 3], "nested": {"a": "b\u00e9"} }`)
 	b.Run("Encrypt", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
@@ -744,22 +744,6 @@ func BenchmarkCrypto(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			_ = appws.Hash(key, "seed", data)
-		}
-	})
-	b.Run("Digest", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
-			if _, err := appws.Digest(benchApp, "example.com", "alice", "0123456789abcdef0123456789abcdef", "Alice", info, benchChallenge, benchPass); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("CanonicalInfo", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
-			if _, err := appws.CanonicalInfo(info); err != nil {
-				b.Fatal(err)
-			}
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/appwebsocket/appws/internal/envelope"
 )
 
 // Sender sends one message on the current session; *Client is one. The typed
@@ -186,7 +188,7 @@ func (c *Client) SendText(ctx context.Context, text string) (uint64, error) {
 
 // encodeMessage returns msg as JSON bytes of its own and where its envelope
 // fields are.
-func encodeMessage(msg any) ([]byte, envelope, error) {
+func encodeMessage(msg any) ([]byte, envelope.Envelope, error) {
 	var data []byte
 	switch m := msg.(type) {
 	case json.RawMessage:
@@ -196,12 +198,12 @@ func encodeMessage(msg any) ([]byte, envelope, error) {
 	default:
 		b, err := json.Marshal(msg)
 		if err != nil {
-			return nil, envelope{}, &ConfigError{"msg", err.Error()}
+			return nil, envelope.Envelope{}, &ConfigError{"msg", err.Error()}
 		}
 		data = b
 	}
-	var env envelope
-	if err := env.scan(data); err != nil {
+	var env envelope.Envelope
+	if err := env.Scan(data); err != nil {
 		return nil, env, &ConfigError{"msg", strings.TrimPrefix(err.Error(), "appws: ")}
 	}
 	return data, env, nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -316,7 +317,7 @@ func TestAppLoginOnTheWire(t *testing.T) {
 	if got := string(rec.Info); got != `{"b":"<é>","a":[1.0e2]}` {
 		t.Errorf("info on the wire %s", got)
 	}
-	d, _ := appws.Digest(o.App, o.Domain, o.SIP, o.GUID, o.DN, o.Info, "0123456789abcdef", testPass)
+	d, _ := wire.Digest(o.App, o.Domain, o.SIP, o.GUID, o.DN, o.Info, "0123456789abcdef", testPass)
 	if rec.Digest != d {
 		t.Error("digest on the wire is not the expected one")
 	}

@@ -3,7 +3,6 @@ package appws_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -242,15 +241,6 @@ func TestRequestErrors(t *testing.T) {
 	if !errors.Is(err, appws.ErrNoReply) || !errors.As(err, &le) ||
 		!strings.HasPrefix(err.Error(), appws.ErrNoReply.Error()+": ") {
 		t.Errorf("Request whose session dropped = %v, want ErrNoReply and the ConnectionError", err)
-	}
-}
-
-// TestDigestRefusesInvalidInfo: Digest fails, without a digest, for info
-// that is not a JSON object.
-func TestDigestRefusesInvalidInfo(t *testing.T) {
-	d, err := appws.Digest("a", "", "", "", "", json.RawMessage(`{"a":`), "c", "p")
-	if err == nil || d != "" || !strings.HasPrefix(err.Error(), "appws: ") {
-		t.Errorf("Digest with bad info = %q, %v", d, err)
 	}
 }
 

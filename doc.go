@@ -39,8 +39,10 @@
 // PROTOCOL.md in the repository describes the wire protocol as appws
 // implements it, and ARCHITECTURE.md how the package is built. Package
 // appwstest is an in-process AppWebsocket server for tests, shaped like
-// net/http/httptest; the typed PBX APIs are packages of their own (rcc,
-// tableusers, pbxapi, pbxadminapi), each with its fake beside it.
+// net/http/httptest; package wire has what a server needs of the protocol
+// besides (ParseMessage, CanonicalInfo, Digest); the typed PBX APIs are
+// packages of their own (rcc, tableusers, pbxapi, pbxadminapi), each with
+// its fake beside it.
 //
 // RC4, used by Encrypt and Decrypt, is the protocol's choice and weak; use
 // those helpers for what the protocol asks of them and nothing else.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // Hostile servers: every way a server can misbehave has one defined outcome,
@@ -116,7 +117,7 @@ func readMT(ws *websocket.Conn, want string) (json.RawMessage, bool) {
 		if err != nil {
 			return nil, false
 		}
-		if m, err := appws.ParseMessage(data); err == nil && m.MT == want {
+		if m, err := wire.ParseMessage(data); err == nil && m.MT == want {
 			return data, true
 		}
 	}

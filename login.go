@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/appwebsocket/appws/internal/canon"
+	"github.com/appwebsocket/appws/internal/envelope"
 )
 
 // The login (PROTOCOL.md 3): AppChallenge, AppChallengeResult, AppLogin and
@@ -26,24 +29,24 @@ type loginMsg struct {
 // of it.
 func (l *loginMsg) appendAppLogin(b []byte) []byte {
 	b = append(b, `{"mt":"AppLogin","app":`...)
-	b = appendJSONString(b, l.App)
+	b = canon.AppendString(b, l.App)
 	for _, f := range [...]struct{ k, v string }{
 		{"domain", l.Domain}, {"sip", l.SIP}, {"guid", l.GUID}, {"dn", l.DN},
 	} {
 		b = append(b, ',', '"')
 		b = append(b, f.k...)
 		b = append(b, '"', ':')
-		b = appendJSONString(b, f.v)
+		b = canon.AppendString(b, f.v)
 	}
 	if len(l.info) > 0 {
 		b = append(b, `,"info":`...)
 		b = append(b, l.info...)
 	}
 	b = append(b, `,"digest":`...)
-	b = appendJSONString(b, l.Digest)
+	b = canon.AppendString(b, l.Digest)
 	if l.PbxObj != "" {
 		b = append(b, `,"pbxObj":`...)
-		b = appendJSONString(b, l.PbxObj)
+		b = canon.AppendString(b, l.PbxObj)
 	}
 	return append(b, '}')
 }
@@ -95,11 +98,11 @@ func appendAppChallenge(b []byte, user, appObj string) []byte {
 	b = append(b, `{"mt":"AppChallenge"`...)
 	if user != "" {
 		b = append(b, `,"user":`...)
-		b = appendJSONString(b, user)
+		b = canon.AppendString(b, user)
 	}
 	if appObj != "" {
 		b = append(b, `,"appObj":`...)
-		b = appendJSONString(b, appObj)
+		b = canon.AppendString(b, appObj)
 	}
 	return append(b, '}')
 }
@@ -141,7 +144,7 @@ func (c *Client) login(ctx context.Context, conn *websocket.Conn) (learned, erro
 			return learned{}, errors.New("appws: authenticator returned no login")
 		}
 		l.Login = *got
-		if _, err := CanonicalInfo(got.Info); err != nil {
+		if _, err := canon.Info(got.Info); err != nil {
 			return learned{}, &ProtocolError{"the login's info is not a JSON object"}
 		}
 		if t := bytes.TrimSpace(got.Info); len(t) > 0 && string(t) != "null" {
@@ -154,7 +157,7 @@ func (c *Client) login(ctx context.Context, conn *websocket.Conn) (learned, erro
 		}
 		l.Login = Login{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, PbxObj: o.PbxObj}
 		l.info = c.info
-		l.Digest = c.loginFields().digestCanonical(challenge, pw)
+		l.Digest = c.loginFields().Digest(challenge, pw)
 		l.SessionKey = SessionKey(challenge, pw)
 	}
 	if err := conn.WriteMessage(websocket.TextMessage, l.appendAppLogin(nil)); err != nil {
@@ -188,7 +191,7 @@ func (c *Client) readLoginReply(conn *websocket.Conn, want string) (map[string]j
 			c.log.Warn("appws: ignored a binary message before login", "size", len(data))
 			continue
 		}
-		m, err := ParseMessage(data)
+		m, err := envelope.Parse(data)
 		switch {
 		case err != nil:
 			c.stats.ignored.Add(1)
@@ -252,7 +255,7 @@ func jsonText(raw json.RawMessage) string {
 
 // loginFields returns the digest's fields of a password login, with the
 // canonical info.
-func (c *Client) loginFields() LoginFields {
+func (c *Client) loginFields() canon.Fields {
 	o := &c.opts
-	return LoginFields{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, Info: c.info}
+	return canon.Fields{App: o.App, Domain: o.Domain, SIP: o.SIP, GUID: o.GUID, DN: o.DN, Info: c.info}
 }

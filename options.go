@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/appwebsocket/appws/internal/canon"
 )
 
 // Options configure a Client. URL, App and one of Password and Authenticator
@@ -156,7 +158,7 @@ func (o Options) normalize() (Options, []byte, error) {
 	if err := o.checkLogin(); err != nil {
 		return o, nil, err
 	}
-	info, err := CanonicalInfo(o.Info)
+	info, err := canon.Info(o.Info)
 	if err != nil {
 		return o, nil, &ConfigError{"Info", strings.TrimPrefix(err.Error(), "appws: info: ")}
 	}

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/appwebsocket/appws/internal/canon"
+	"github.com/appwebsocket/appws/internal/envelope"
 )
 
 // requests is the table of Requests waiting for their replies, keyed by
@@ -173,13 +176,13 @@ func (c *Client) Request(ctx context.Context, msg any) (Message, error) {
 }
 
 // withSrc returns data with its top-level "src" set to src.
-func withSrc(data []byte, env *envelope, src string) []byte {
-	val := appendJSONString(nil, src)
-	if env.srcAt[1] > 0 {
+func withSrc(data []byte, env *envelope.Envelope, src string) []byte {
+	val := canon.AppendString(nil, src)
+	if env.SrcAt[1] > 0 {
 		out := make([]byte, 0, len(data)+len(val))
-		out = append(out, data[:env.srcAt[0]]...)
+		out = append(out, data[:env.SrcAt[0]]...)
 		out = append(out, val...)
-		return append(out, data[env.srcAt[1]:]...)
+		return append(out, data[env.SrcAt[1]:]...)
 	}
 	end := len(data) - 1
 	for data[end] != '}' {

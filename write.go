@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/appwebsocket/appws/internal/envelope"
 )
 
 // The writing half of a session: the send queue (bounded by what is not yet
@@ -303,10 +305,10 @@ func (s *session) trimBuffers() {
 var keepAliveMsg = []byte(`{"mt":"KeepAlive"}`)
 
 func (s *session) logSent(it writeItem) {
-	var env envelope
+	var env envelope.Envelope
 	attrs := []any{"session", s.id, "id", it.id, "size", len(it.data)}
-	if env.scan(it.data) == nil {
-		mt, api, src := env.strings(it.data)
+	if env.Scan(it.data) == nil {
+		mt, api, src := env.Strings(it.data)
 		attrs = append(attrs, "mt", logText(mt), "api", logText(api), "src", logText(src))
 	}
 	s.env.log.Debug("appws: sent", attrs...)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/wire"
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 )
@@ -27,7 +27,8 @@ const (
 	testPassword = "secret"
 )
 
-// vectors is the part of ../testdata/appwebsocket.json the tests use.
+// vectors is the part of ../testdata/appwebsocket.json and
+// ../wire/testdata/digest.json the tests use.
 type vectors struct {
 	Digest []struct {
 		App, Domain, SIP, GUID, DN string
@@ -42,13 +43,15 @@ type vectors struct {
 
 func loadVectors(t *testing.T) vectors {
 	t.Helper()
-	b, err := os.ReadFile("../testdata/appwebsocket.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
+	for _, path := range []string{"../testdata/appwebsocket.json", "../wire/testdata/digest.json"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if len(v.Digest) == 0 || v.SessionKey.Key == "" {
 		t.Fatal("no vectors in testdata")
@@ -209,7 +212,7 @@ type appLogin struct {
 // passwordLogin is the login innovaphone's JS client makes with a password.
 func passwordLogin(app, domain, challenge, password string) appLogin {
 	l := appLogin{MT: "AppLogin", App: app, Domain: domain, SIP: app, GUID: "00000000000000000000000000000000", DN: "Admin", PbxObj: app}
-	l.Digest, _ = appws.Digest(l.App, l.Domain, l.SIP, l.GUID, l.DN, nil, challenge, password)
+	l.Digest, _ = wire.Digest(l.App, l.Domain, l.SIP, l.GUID, l.DN, nil, challenge, password)
 	return l
 }
 

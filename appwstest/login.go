@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // The reasons a login fails, recorded in LoginRecord.Error and, with
@@ -137,7 +138,7 @@ func (ss *Session) appLogin(msg appws.Message) {
 		}
 		code, text = LoginErrWrongDigest, "wrong digest"
 		for _, pw := range passwords {
-			d, err := appws.LoginFields{App: rec.App, Domain: rec.Domain, SIP: rec.SIP, GUID: rec.GUID, DN: rec.DN, Info: info}.Digest(challenge, pw)
+			d, err := wire.LoginFields{App: rec.App, Domain: rec.Domain, SIP: rec.SIP, GUID: rec.GUID, DN: rec.DN, Info: info}.Digest(challenge, pw)
 			if err != nil {
 				code, text = LoginErrBadMessage, "info is not a JSON object"
 				break

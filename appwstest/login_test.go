@@ -8,6 +8,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // TestLoginDigestVectors logs in with each published digest vector, sending
@@ -165,7 +166,7 @@ func TestMissingFieldsCountAsEmpty(t *testing.T) {
 	srv := newServer(t, appwstest.Config{Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
-	d, _ := appws.Digest(testApp, "", "", "", "", nil, "1234", testPassword)
+	d, _ := wire.Digest(testApp, "", "", "", "", nil, "1234", testPassword)
 	c.send(`{"mt":"AppLogin","app":"testapp","digest":"` + d + `"}`)
 	if r := c.read(); r["ok"] != true {
 		t.Fatalf("login without domain/sip/guid/dn failed: %v", r)
@@ -180,11 +181,11 @@ func TestInfoCanonicalised(t *testing.T) {
 	c := dial(t, srv)
 	c.challenge()
 	info := `{ "b" : "\u00e9\/<>", "a" : [1, 2] }`
-	canon, err := appws.CanonicalInfo(json.RawMessage(info))
+	canon, err := wire.CanonicalInfo(json.RawMessage(info))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := appws.Digest(testApp, "", "", "", "", canon, "1234", testPassword)
+	d, _ := wire.Digest(testApp, "", "", "", "", canon, "1234", testPassword)
 	c.send(`{"mt":"AppLogin","app":"testapp","info":` + info + `,"digest":"` + d + `"}`)
 	if r := c.read(); r["ok"] != true {
 		t.Fatalf("login with non-canonical info failed: %v", r)

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // servicesAPI is the "api" of the PBX's Services API (PROTOCOL.md 3.3).
@@ -70,12 +71,12 @@ func (ss *Session) getServiceLogin(msg appws.Message) {
 	var info json.RawMessage
 	if len(t.Info) > 0 {
 		var err error
-		if info, err = appws.CanonicalInfo(t.Info); err != nil {
+		if info, err = wire.CanonicalInfo(t.Info); err != nil {
 			fail("bad info of service")
 			return
 		}
 	}
-	digest, err := appws.LoginFields{App: app, Domain: t.Domain, SIP: t.SIP, GUID: t.GUID, DN: t.DN, Info: info}.Digest(challenge, t.Password)
+	digest, err := wire.LoginFields{App: app, Domain: t.Domain, SIP: t.SIP, GUID: t.GUID, DN: t.DN, Info: info}.Digest(challenge, t.Password)
 	if err != nil {
 		fail("bad info of service")
 		return
@@ -126,7 +127,7 @@ func (ss *Session) subscribeServices(msg appws.Message) {
 	for _, name := range names {
 		t := ss.srv.cfg.Services[name]
 		e := serviceInfo{Name: name, Title: t.DN}
-		if info, err := appws.CanonicalInfo(t.Info); len(t.Info) > 0 && err == nil {
+		if info, err := wire.CanonicalInfo(t.Info); len(t.Info) > 0 && err == nil {
 			e.Info = info
 		}
 		list = append(list, e)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // TestGetServiceLogin plays the whole login obtained from the PBX
@@ -81,7 +82,7 @@ func TestGetServiceLoginErrors(t *testing.T) {
 	// App "" means the key.
 	c.send(`{"api":"Services","mt":"GetServiceLogin","app":"known","challenge":"123"}`)
 	r := c.read()
-	want, _ := appws.Digest("known", "", "", "", "", nil, "123", "pw")
+	want, _ := wire.Digest("known", "", "", "", "", nil, "123", "pw")
 	if r["app"] != "known" || r["digest"] != want {
 		t.Fatalf("got %v", r)
 	}

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/wire"
 	"github.com/gorilla/websocket"
 )
 
@@ -196,7 +197,7 @@ func (ss *Session) closing() bool {
 
 // handle dispatches one received message.
 func (ss *Session) handle(data []byte) {
-	msg, err := appws.ParseMessage(data)
+	msg, err := wire.ParseMessage(data)
 	if err != nil {
 		ss.log.Info("appwstest: ignored message that is not a JSON object with a string mt", "err", err, "len", len(data))
 		return

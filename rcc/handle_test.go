@@ -7,6 +7,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/rcc"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // recorder is a Sender that keeps what was sent.
@@ -19,7 +20,7 @@ func (r *recorder) Send(_ context.Context, msg any) (uint64, error) {
 }
 
 func msg(session uint64, raw string) appws.Message {
-	m, err := appws.ParseMessage([]byte(raw))
+	m, err := wire.ParseMessage([]byte(raw))
 	if err != nil {
 		panic(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // The helper commands print what the protocol computes from given inputs,
@@ -75,7 +76,7 @@ func runDigest(_ context.Context, args []string, std stdio) int {
 	if !ok {
 		return code
 	}
-	d, err := appws.LoginFields{App: *l.app, Domain: *l.domain, SIP: *l.sip, GUID: *l.guid, DN: *l.dn, Info: json.RawMessage(*l.info)}.Digest(*challenge, pw)
+	d, err := wire.LoginFields{App: *l.app, Domain: *l.domain, SIP: *l.sip, GUID: *l.guid, DN: *l.dn, Info: json.RawMessage(*l.info)}.Digest(*challenge, pw)
 	if err != nil {
 		fmt.Fprintf(std.errOut, "appws digest: -info: %s\n", errText(err, "info"))
 		return exitFail

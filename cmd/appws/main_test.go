@@ -470,13 +470,15 @@ type vectors struct {
 
 func loadVectors(t *testing.T) vectors {
 	t.Helper()
-	b, err := os.ReadFile("../../testdata/appwebsocket.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
+	for _, path := range []string{"../../testdata/appwebsocket.json", "../../wire/testdata/digest.json"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if len(v.Digest) == 0 || len(v.Crypto) == 0 {
 		t.Fatal("no vectors")

@@ -1,4 +1,10 @@
-package appws
+// Package canon writes JSON as JavaScript's JSON.stringify does, which is
+// what the AppWebsocket login hashes (PROTOCOL.md 3.1): the canonical form of
+// the AppLogin "info" object, strings with minimal escaping, and the login
+// digest over them. The client builds its AppLogin with it; package wire
+// exports it to those writing servers as CanonicalInfo, LoginFields and
+// Digest.
+package canon
 
 import (
 	"crypto/sha256"
@@ -10,22 +16,16 @@ import (
 	"github.com/appwebsocket/appws/internal/jsonscan"
 )
 
-// The canonical form of the AppLogin "info" object (PROTOCOL.md 3.1): compact
-// JSON as JavaScript's JSON.stringify writes it. Member order and number
-// literals are kept as given; strings are re-escaped minimally. The digest is
-// computed over exactly these bytes and the same bytes go on the wire.
-
 // maxInfoDepth bounds nesting so that hostile input cannot exhaust the stack.
 const maxInfoDepth = 512
 
-// CanonicalInfo returns info in the canonical compact form that enters the
-// login digest and the AppLogin message: no whitespace, member order and
-// number literals kept, and only '"', '\' and U+0000-U+001F escaped. Empty
-// input and the JSON literal null give nil (no info). Anything but one JSON
-// object, an object with a duplicate key, invalid UTF-8 and lone surrogates
-// are errors. The client applies it to Options.Info; it is exported for
-// those writing servers (appwstest uses it to rebuild a login's digest).
-func CanonicalInfo(info json.RawMessage) (json.RawMessage, error) {
+// Info returns info in the canonical compact form that enters the login
+// digest and the AppLogin message: no whitespace, member order and number
+// literals kept, and only '"', '\' and U+0000-U+001F escaped. Empty input
+// and the JSON literal null give nil (no info). Anything but one JSON object,
+// an object with a duplicate key, invalid UTF-8 and lone surrogates are
+// errors, which start with "appws: info: ".
+func Info(info json.RawMessage) (json.RawMessage, error) {
 	c := canonicalizer{in: info}
 	c.skipSpace()
 	if c.pos == len(c.in) {
@@ -52,38 +52,18 @@ func CanonicalInfo(info json.RawMessage) (json.RawMessage, error) {
 	return c.out, nil
 }
 
-// LoginFields are the AppLogin fields the login digest covers (PROTOCOL.md
-// 3.1), in one value instead of a row of strings: Options and Login carry the
-// same fields, and servers (appwstest, a user's own) check a login with them.
-type LoginFields struct {
+// Fields are the AppLogin fields the login digest covers (PROTOCOL.md 3.1).
+type Fields struct {
 	App, Domain, SIP, GUID, DN string
-	// Info is the optional info object; it is hashed in its canonical form
-	// (CanonicalInfo).
+	// Info is the info object in canonical form (Info), or nil for none.
 	Info json.RawMessage
 }
 
 // Digest returns the login digest of f for challenge and password: the
 // lowercase hex SHA-256 of app:domain:sip:guid:dn:info:challenge:password,
-// where info is in its canonical form and, when empty or null, left out
-// together with its colon. It fails only when Info is not a valid JSON
-// object.
-func (f LoginFields) Digest(challenge, password string) (string, error) {
-	canon, err := CanonicalInfo(f.Info)
-	if err != nil {
-		return "", err
-	}
-	f.Info = canon
-	return f.digestCanonical(challenge, password), nil
-}
-
-// Digest returns the login digest of PROTOCOL.md 3.1; it is
-// LoginFields{app, domain, sip, guid, dn, info}.Digest(challenge, password).
-func Digest(app, domain, sip, guid, dn string, info json.RawMessage, challenge, password string) (string, error) {
-	return LoginFields{App: app, Domain: domain, SIP: sip, GUID: guid, DN: dn, Info: info}.Digest(challenge, password)
-}
-
-// digestCanonical is Digest for f.Info already in canonical form.
-func (f LoginFields) digestCanonical(challenge, password string) string {
+// with info and its colon left out when f.Info is empty. f.Info must already
+// be in canonical form: Digest hashes it as it is.
+func (f Fields) Digest(challenge, password string) string {
 	h := sha256.New()
 	for _, s := range [...]string{f.App, f.Domain, f.SIP, f.GUID, f.DN} {
 		h.Write([]byte(s))
@@ -129,7 +109,7 @@ func (c *canonicalizer) value(depth int) error {
 		if err != nil {
 			return err
 		}
-		c.out = appendJSONString(c.out, s)
+		c.out = AppendString(c.out, s)
 		return nil
 	case b == '-' || (b >= '0' && b <= '9'):
 		return c.number()
@@ -170,7 +150,7 @@ func (c *canonicalizer) object(depth int) error {
 		if !seen.add(key) {
 			return c.fail("duplicate key")
 		}
-		c.out = appendJSONString(c.out, key)
+		c.out = AppendString(c.out, key)
 		c.skipSpace()
 		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
 			return c.fail("':' expected")
@@ -299,10 +279,10 @@ func (c *canonicalizer) str() (string, error) {
 	return s, nil
 }
 
-// appendJSONString appends s as a JSON string with minimal escaping: only
+// AppendString appends s as a JSON string with minimal escaping: only
 // '"', '\' and control characters, as JSON.stringify does. s must be valid
 // UTF-8 (callers pass decoded JSON or Go strings checked beforehand).
-func appendJSONString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0

@@ -1,17 +1,18 @@
-package appws_test
+package wire_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // ParseMessage validates with its own scanner rather than json.Valid (it was
 // the largest cost of receiving). These inputs pin the corners a fuzzer
 // rarely reaches; FuzzParseMessage compares it with encoding/json at large.
 func TestParseMessageValidatesLikeJSONValid(t *testing.T) {
+	t.Parallel()
 	deep := func(n int, inner string) string {
 		return `{"mt":"x","d":` + strings.Repeat("[", n) + inner + strings.Repeat("]", n) + `}`
 	}
@@ -29,7 +30,7 @@ func TestParseMessageValidatesLikeJSONValid(t *testing.T) {
 		`{"mt":"x","a":[}`, `{"mt":"x","a":{]}`, "", " ", "{", `"mt"`, `[{"mt":"x"}]`, "{\"mt\":\"x\"}\x00",
 	}
 	for _, in := range inputs {
-		_, err := appws.ParseMessage([]byte(in))
+		_, err := wire.ParseMessage([]byte(in))
 		gotInvalid := err != nil && err.Error() == "appws: message is not valid JSON"
 		if wantInvalid := !json.Valid([]byte(in)); gotInvalid != wantInvalid {
 			short := in
@@ -41,6 +42,16 @@ func TestParseMessageValidatesLikeJSONValid(t *testing.T) {
 	}
 }
 
+// benchMsg is a typical 170-byte AppWebsocket message (the root package's
+// receive benchmarks push the same one).
+var benchMsg = func() []byte {
+	m := `{"mt":"UpdatePresence","api":"PbxSignal","src":"s17","sip":"alice","dn":"Alice Example","presence":[{"status":"open","activity":"busy","note":"in a call"}],"n":123456789}`
+	if len(m) != 170 {
+		panic("benchMsg is not 170 bytes")
+	}
+	return []byte(m)
+}()
+
 // BenchmarkParseMessage: the envelope of a 170-byte message; the baseline is
 // json.Valid alone, which ParseMessage used to call before its own scan.
 func BenchmarkParseMessage(b *testing.B) {
@@ -48,7 +59,7 @@ func BenchmarkParseMessage(b *testing.B) {
 		b.SetBytes(int64(len(benchMsg)))
 		b.ReportAllocs()
 		for range b.N {
-			if _, err := appws.ParseMessage(benchMsg); err != nil {
+			if _, err := wire.ParseMessage(benchMsg); err != nil {
 				b.Fatal(err)
 			}
 		}

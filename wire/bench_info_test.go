@@ -1,11 +1,12 @@
-package appws_test
+package wire_test
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/wire"
 )
 
 // manyKeysInfo returns an info object with n distinct top-level keys, the
@@ -32,7 +33,7 @@ func BenchmarkCanonicalInfoManyKeys(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := appws.CanonicalInfo(in); err != nil {
+		if _, err := wire.CanonicalInfo(in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -45,7 +46,32 @@ func BenchmarkCanonicalInfoSmall(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := appws.CanonicalInfo(in); err != nil {
+		if _, err := wire.CanonicalInfo(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// spacedInfo is an info object as a user writes it, with whitespace and an
+// escape for the canonical form to remove.
+var spacedInfo = json.RawMessage(`{ "appobj": "bench", "cn": "Bench User", "unique": true, "n": 1.50, "list": [1, 2, 3], "nested": {"a": "b\u00e9"} }`)
+
+// BenchmarkCanonicalInfoSpaced: the canonical form of spacedInfo.
+func BenchmarkCanonicalInfoSpaced(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := wire.CanonicalInfo(spacedInfo); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDigest: the login digest of a login with spacedInfo, its
+// canonical form included.
+func BenchmarkDigest(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := wire.Digest("bench", "example.com", "alice", "0123456789abcdef0123456789abcdef", "Alice", spacedInfo, "1234567890123456", "bench-pw"); err != nil {
 			b.Fatal(err)
 		}
 	}
