@@ -2,52 +2,17 @@ package appws_test
 
 import (
 	"encoding/json"
-	"os"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/internal/testutil"
 )
 
-// vectors mirrors testdata/appwebsocket.json, copied from innovaphone's SDK
-// documentation and JavaScript client (see its "about").
-type vectors struct {
-	Digest []struct {
-		App, Domain, SIP, GUID, DN string
-		Info                       *string
-		Challenge, Password        string
-		HashedString               string `json:"hashed_string"`
-		Digest                     string
-	}
-	SessionKey struct {
-		Challenge, Password, Key string
-	} `json:"session_key"`
-	Crypto []struct {
-		SessionKey string `json:"session_key"`
-		Seed, Data string
-		Encrypt    string
-		Hash       string
-	}
-}
-
-func loadVectors(t testing.TB) vectors {
-	t.Helper()
-	b, err := os.ReadFile("testdata/appwebsocket.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Digest) == 0 || len(v.Crypto) == 0 || v.SessionKey.Key == "" {
-		t.Fatal("vectors file is incomplete")
-	}
-	return v
-}
-
 func TestDigestVectors(t *testing.T) {
-	for _, d := range loadVectors(t).Digest {
+	for _, d := range testutil.LoadVectors(t).Digest {
 		var info json.RawMessage
 		if d.Info != nil {
 			info = json.RawMessage(*d.Info)
@@ -63,14 +28,14 @@ func TestDigestVectors(t *testing.T) {
 }
 
 func TestSessionKeyVector(t *testing.T) {
-	v := loadVectors(t).SessionKey
+	v := testutil.LoadVectors(t).SessionKey
 	if got := appws.SessionKey(v.Challenge, v.Password); got != v.Key {
 		t.Errorf("SessionKey = %s, want %s", got, v.Key)
 	}
 }
 
 func TestCryptoVectors(t *testing.T) {
-	for _, c := range loadVectors(t).Crypto {
+	for _, c := range testutil.LoadVectors(t).Crypto {
 		if got := appws.Encrypt(c.SessionKey, c.Seed, c.Data); got != c.Encrypt {
 			t.Errorf("Encrypt(%q) = %s, want %s", c.Data, got, c.Encrypt)
 		}
@@ -155,5 +120,40 @@ func TestParseMessage(t *testing.T) {
 		if _, err := appws.ParseMessage([]byte(bad)); err == nil {
 			t.Errorf("ParseMessage(%q) gave no error", bad)
 		}
+	}
+}
+
+// TestSessionKeyHelpersAfterClose: Encrypt, Decrypt and Hash say ErrClosed
+// once the client ended (API.md rule 9), and Session is 0.
+func TestSessionKeyHelpersAfterClose(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, appwstest.Config{InMemory: true})
+	c := dial(t, options(srv))
+	nextAs[appws.ConnectComplete](t, c)
+	if c.Session() != 1 {
+		t.Errorf("Session() = %d while session 1 is up", c.Session())
+	}
+	closeAndDrain(t, c)
+	if _, err := c.Encrypt("s", "d"); !errors.Is(err, appws.ErrClosed) {
+		t.Errorf("Encrypt after Close: %v", err)
+	}
+	if _, err := c.Decrypt("s", "00"); !errors.Is(err, appws.ErrClosed) {
+		t.Errorf("Decrypt after Close: %v", err)
+	}
+	if _, err := c.Hash("s", "d"); !errors.Is(err, appws.ErrClosed) {
+		t.Errorf("Hash after Close: %v", err)
+	}
+	if s := c.Session(); s != 0 {
+		t.Errorf("Session() = %d after Close, want 0", s)
+	}
+}
+
+// TestDigestRefusesInvalidInfo: Digest fails, without a digest, for info
+// that is not a JSON object.
+func TestDigestRefusesInvalidInfo(t *testing.T) {
+	t.Parallel()
+	d, err := appws.Digest("a", "", "", "", "", json.RawMessage(`{"a":`), "c", "p")
+	if err == nil || d != "" || !strings.HasPrefix(err.Error(), "appws: ") {
+		t.Errorf("Digest with bad info = %q, %v", d, err)
 	}
 }
