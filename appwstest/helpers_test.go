@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -26,35 +25,6 @@ const (
 	testApp      = "testapp"
 	testPassword = "secret"
 )
-
-// vectors is the part of ../testdata/appwebsocket.json the tests use.
-type vectors struct {
-	Digest []struct {
-		App, Domain, SIP, GUID, DN string
-		Info                       *string
-		Challenge, Password        string
-		Digest                     string
-	}
-	SessionKey struct {
-		Challenge, Password, Key string
-	} `json:"session_key"`
-}
-
-func loadVectors(t *testing.T) vectors {
-	t.Helper()
-	b, err := os.ReadFile("../testdata/appwebsocket.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Digest) == 0 || v.SessionKey.Key == "" {
-		t.Fatal("no vectors in testdata")
-	}
-	return v
-}
 
 // newServer starts a server closed at the end of the test.
 func newServer(t *testing.T, cfg appwstest.Config) *appwstest.Server {

@@ -8,13 +8,15 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/internal/testutil"
 )
 
 // TestLoginDigestVectors logs in with each published digest vector, sending
 // the vector's digest (not one computed here), so the server's digest check
 // is proven against the official values.
 func TestLoginDigestVectors(t *testing.T) {
-	v := loadVectors(t)
+	t.Parallel()
+	v := testutil.LoadVectors(t)
 	for i, d := range v.Digest {
 		srv := newServer(t, appwstest.Config{
 			Apps:      map[string]string{d.App: d.Password},
@@ -51,7 +53,8 @@ func TestLoginDigestVectors(t *testing.T) {
 // the server's handler decrypts under Session.SessionKey and answers
 // encrypted.
 func TestSessionKeyByEncryptDecrypt(t *testing.T) {
-	v := loadVectors(t).SessionKey
+	t.Parallel()
+	v := testutil.LoadVectors(t).SessionKey
 	srv := newServer(t, appwstest.Config{
 		Apps:      map[string]string{testApp: v.Password},
 		Challenge: v.Challenge,
@@ -76,6 +79,7 @@ func TestSessionKeyByEncryptDecrypt(t *testing.T) {
 }
 
 func TestFreshRandomChallenge(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	digits := regexp.MustCompile(`^[0-9]{16}$`)
@@ -95,6 +99,7 @@ func TestFreshRandomChallenge(t *testing.T) {
 // TestSecondChallengeReplacesFirst: a login with the older of two
 // challenges fails, one with the newer succeeds.
 func TestSecondChallengeReplacesFirst(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	first := c.challenge()
@@ -110,6 +115,7 @@ func TestSecondChallengeReplacesFirst(t *testing.T) {
 }
 
 func TestLoginWithoutChallengeRejected(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	wantFailed(t, c.loginResult(passwordLogin(testApp, "", "1234", testPassword)), appwstest.LoginErrNoChallenge)
@@ -119,6 +125,7 @@ func TestLoginWithoutChallengeRejected(t *testing.T) {
 }
 
 func TestChallengeIsSingleUse(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -131,6 +138,7 @@ func TestChallengeIsSingleUse(t *testing.T) {
 }
 
 func TestWrongPasswordRejected(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -144,6 +152,7 @@ func TestWrongPasswordRejected(t *testing.T) {
 }
 
 func TestUnknownAppRejected(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -151,6 +160,7 @@ func TestUnknownAppRejected(t *testing.T) {
 }
 
 func TestLoginFieldOfWrongTypeRejected(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -162,6 +172,7 @@ func TestLoginFieldOfWrongTypeRejected(t *testing.T) {
 }
 
 func TestMissingFieldsCountAsEmpty(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -176,6 +187,7 @@ func TestMissingFieldsCountAsEmpty(t *testing.T) {
 // canonical form (PROTOCOL.md 3.1) removes; the digest over the canonical
 // form must be accepted and the raw bytes recorded.
 func TestInfoCanonicalised(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -195,6 +207,7 @@ func TestInfoCanonicalised(t *testing.T) {
 }
 
 func TestChallengeAsNumber(t *testing.T) {
+	t.Parallel()
 	for _, fixed := range []string{"", "9876543210123456"} {
 		srv := newServer(t, appwstest.Config{ChallengeAsNumber: true, Challenge: fixed})
 		c := dial(t, srv)
@@ -214,6 +227,7 @@ func TestChallengeAsNumber(t *testing.T) {
 }
 
 func TestChallengeAsNumberRejectsNonNumber(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if recover() == nil {
 			t.Fatal("NewServer accepted a hex challenge to be sent as a number")
@@ -223,6 +237,7 @@ func TestChallengeAsNumberRejectsNonNumber(t *testing.T) {
 }
 
 func TestSysClient(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, SysClient: true})
 	c := dial(t, srv)
 	c.send(`{"mt":"AppChallenge"}`)
@@ -242,6 +257,7 @@ func TestSysClient(t *testing.T) {
 }
 
 func TestDomainPassword(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, DomainPasswords: map[string]string{"example.com": "domainpw"}})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -265,6 +281,7 @@ func TestDomainPassword(t *testing.T) {
 // (Config.Domain), never an echo of the login's domain, and no domain when
 // none is configured.
 func TestLoginResultDomain(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -284,6 +301,7 @@ func TestLoginResultDomain(t *testing.T) {
 // {"mt":"AppLoginResult"}; the reason is still in Server.Logins. With
 // Config.LoginErrorDetails it carries error and errorText.
 func TestFailedLoginResultIsMinimalByDefault(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -316,6 +334,7 @@ func TestFailedLoginResultIsMinimalByDefault(t *testing.T) {
 // TestLoginRecord checks what is recorded of an AppLogin, including a "key"
 // field, which the server ignores but a client must never send.
 func TestLoginRecord(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -342,6 +361,7 @@ func TestLoginRecord(t *testing.T) {
 }
 
 func TestMessagesBeforeLoginIgnored(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	c.send(`{"mt":"Hello","src":"s1"}`)
@@ -356,6 +376,7 @@ func TestMessagesBeforeLoginIgnored(t *testing.T) {
 // AppLogin after login fails with LoginErrAlreadyLoggedIn and the session
 // stays logged in.
 func TestSecondLoginOnLoggedInSession(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c, ss := loggedIn(t, srv)
 	key := ss.SessionKey()
@@ -371,6 +392,7 @@ func TestSecondLoginOnLoggedInSession(t *testing.T) {
 }
 
 func TestCloseAfterFailedLogin(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, CloseAfterFailedLogin: true})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -381,6 +403,7 @@ func TestCloseAfterFailedLogin(t *testing.T) {
 }
 
 func TestFailedLoginKeepsConnectionByDefault(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -389,6 +412,7 @@ func TestFailedLoginKeepsConnectionByDefault(t *testing.T) {
 }
 
 func TestRefuseLogins(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	srv.RefuseLogins(2)
 	for range 2 {
@@ -400,6 +424,7 @@ func TestRefuseLogins(t *testing.T) {
 }
 
 func TestSetPassword(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	srv.SetPassword(testApp, "new")
 	srv.SetPassword("added", "pw2")
