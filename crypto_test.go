@@ -1,54 +1,22 @@
 package appws_test
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/testutil"
 )
 
-// vectors mirrors testdata/appwebsocket.json, computed with innovaphone's
-// JavaScript client (see its "about"). The digest vectors are package wire's
-// (wire/testdata/digest.json).
-type vectors struct {
-	SessionKey struct {
-		Challenge, Password, Key string
-	} `json:"session_key"`
-	Crypto []struct {
-		SessionKey string `json:"session_key"`
-		Seed, Data string
-		Encrypt    string
-		Hash       string
-	}
-}
-
-func loadVectors(t testing.TB) vectors {
-	t.Helper()
-	b, err := os.ReadFile("testdata/appwebsocket.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Crypto) == 0 || v.SessionKey.Key == "" {
-		t.Fatal("vectors file is incomplete")
-	}
-	return v
-}
-
 func TestSessionKeyVector(t *testing.T) {
-	v := loadVectors(t).SessionKey
+	v := testutil.LoadVectors(t).SessionKey
 	if got := appws.SessionKey(v.Challenge, v.Password); got != v.Key {
 		t.Errorf("SessionKey = %s, want %s", got, v.Key)
 	}
 }
 
 func TestCryptoVectors(t *testing.T) {
-	for _, c := range loadVectors(t).Crypto {
+	for _, c := range testutil.LoadVectors(t).Crypto {
 		if got := appws.Encrypt(c.SessionKey, c.Seed, c.Data); got != c.Encrypt {
 			t.Errorf("Encrypt(%q) = %s, want %s", c.Data, got, c.Encrypt)
 		}

@@ -514,3 +514,34 @@ func TestHandshakeErrorDetails(t *testing.T) {
 		t.Errorf("Error() = %q, want the status only", s)
 	}
 }
+
+// connectProxy is an HTTP proxy that tunnels CONNECT requests to srv (the
+// one setup in which gorilla, not appws, writes a wss session's frames); it
+// returns its address and counts the tunnels in connects, if not nil.
+func connectProxy(t *testing.T, srv *appwstest.Server, connects *atomic.Int32) string {
+	t.Helper()
+	proxy := newRawServer(t, false, func(_ int, conn net.Conn) {
+		br := bufio.NewReader(conn)
+		req, err := http.ReadRequest(br)
+		if err != nil || req.Method != http.MethodConnect {
+			return
+		}
+		if connects != nil {
+			connects.Add(1)
+		}
+		target, err := srv.DialContext(context.Background(), "tcp", req.Host)
+		if err != nil {
+			return
+		}
+		defer target.Close()
+		if _, err := io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+			return
+		}
+		go func() {
+			_, _ = io.Copy(target, br)
+			target.Close()
+		}()
+		_, _ = io.Copy(conn, target)
+	})
+	return proxy.ln.Addr().String()
+}

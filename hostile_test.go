@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -151,33 +150,12 @@ func acceptLogin(ws *websocket.Conn) bool {
 	return sendText(ws, `{"mt":"AppLoginResult","ok":true}`)
 }
 
-// logBuffer is a slog handler target that tests can search.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // TestHostileMessagesAreIgnored: after login, text that is not JSON, JSON
 // that is not an object, a missing or non-string mt, and binary messages are
 // dropped and logged; the session stays up and the next good message is
 // delivered.
 func TestHostileMessagesAreIgnored(t *testing.T) {
+	t.Parallel()
 	cases := map[string]func(ss *appwstest.Session) error{
 		"non-JSON text":    func(ss *appwstest.Session) error { return ss.SendText(`{"mt":"Cut`) },
 		"not UTF-8":        func(ss *appwstest.Session) error { return ss.SendText("\xff\xfe") },
@@ -231,6 +209,7 @@ func TestHostileMessagesAreIgnored(t *testing.T) {
 // TestHostileMessagesBeforeLogin: junk before and between the login
 // replies is dropped, and the login still succeeds.
 func TestHostileMessagesBeforeLogin(t *testing.T) {
+	t.Parallel()
 	junk := func(ws *websocket.Conn) bool {
 		return ws.WriteMessage(websocket.BinaryMessage, []byte{0, 1, 2}) == nil &&
 			sendText(ws, `not json`) && sendText(ws, `[1]`) && sendText(ws, `{"mt":1}`) &&
@@ -261,6 +240,7 @@ func TestHostileMessagesBeforeLogin(t *testing.T) {
 // TestHostileLoginReplies: a server that breaks the login exchange fails
 // Dial with a typed error and never hangs it.
 func TestHostileLoginReplies(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("7", 10000)
 	cases := []struct {
 		name      string
@@ -391,6 +371,7 @@ func kindOf(err error) loginOutcome {
 // the session with a *ReadLimitError; with AutoReconnect the client logs in
 // again. The message is never read into memory.
 func TestReadLimitEndsSessionWithoutReadingIt(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	o := options(srv)
 	o.AutoReconnect = true
@@ -414,24 +395,29 @@ func TestReadLimitEndsSessionWithoutReadingIt(t *testing.T) {
 // beyond ReadLimit ends the session at once with a *ReadLimitError, and the
 // client allocates nothing near that size.
 func TestFrameHeaderAnnouncing100MB(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
-	c := dial(t, options(srv)) // default ReadLimit: 4 MiB
-	nextAs[appws.ConnectComplete](t, c)
-	ss := nextSession(t, srv)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	if err := ss.SendFrameHeader(100 << 20); err != nil {
-		t.Fatal(err)
-	}
-	cl := nextAs[appws.Closed](t, c)
-	runtime.ReadMemStats(&after)
-	var rl *appws.ReadLimitError
-	if !errors.As(cl.Err, &rl) {
-		t.Errorf("Closed.Err = %v, want a *ReadLimitError", cl.Err)
-	}
-	if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
-		t.Errorf("%d bytes allocated after a 100 MB frame header", n)
-	}
+	// Not parallel: TotalAlloc counts what every goroutine of the process
+	// allocates. In a synctest bubble with the in-memory server, the count
+	// starts once the bubble is idle: it holds the header's work only.
+	synctest.Test(t, func(t *testing.T) {
+		srv := newServer(t, appwstest.Config{InMemory: true})
+		c := dial(t, options(srv)) // default ReadLimit: 4 MiB
+		nextAs[appws.ConnectComplete](t, c)
+		ss := nextSession(t, srv)
+		synctest.Wait()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		go func() { _ = ss.SendFrameHeader(100 << 20) }() // a net.Pipe write waits for the reader
+		cl := nextAs[appws.Closed](t, c)
+		synctest.Wait()
+		runtime.ReadMemStats(&after)
+		var rl *appws.ReadLimitError
+		if !errors.As(cl.Err, &rl) {
+			t.Errorf("Closed.Err = %v, want a *ReadLimitError", cl.Err)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+			t.Errorf("%d bytes allocated after a 100 MB frame header", n)
+		}
+	})
 }
 
 // TestFrameHeaderWithinReadLimitNeverCompleted: with a ReadLimit above the
@@ -439,6 +425,8 @@ func TestFrameHeaderAnnouncing100MB(t *testing.T) {
 // only as bytes arrive, and the ping deadline ends the session when they
 // stop (the server's pongs are read as payload, so they don't count).
 func TestFrameHeaderWithinReadLimitNeverCompleted(t *testing.T) {
+	// Not parallel: TotalAlloc counts what every goroutine of the process
+	// allocates.
 	synctest.Test(t, func(t *testing.T) {
 		srv := newServer(t, appwstest.Config{InMemory: true})
 		o := options(srv)
@@ -447,6 +435,7 @@ func TestFrameHeaderWithinReadLimitNeverCompleted(t *testing.T) {
 		c := dial(t, o)
 		nextAs[appws.ConnectComplete](t, c)
 		ss := nextSession(t, srv)
+		synctest.Wait()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		if err := ss.SendFrameHeader(100 << 20); err != nil {
@@ -473,6 +462,7 @@ func TestFrameHeaderWithinReadLimitNeverCompleted(t *testing.T) {
 // session: Closed with an error without AutoReconnect, Disconnected and a
 // new login with it.
 func TestOddCloseCodes(t *testing.T) {
+	t.Parallel()
 	codes := []int{0, 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
 		3000, 4000, 4999, // valid on the wire
 		1, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535, // invalid on the wire
@@ -517,6 +507,7 @@ func TestOddCloseCodes(t *testing.T) {
 // payload, a reason that is not UTF-8, more than 125 bytes, a fragmented
 // control frame) end the session with an error; nothing panics.
 func TestMalformedCloseFrames(t *testing.T) {
+	t.Parallel()
 	frames := map[string][]byte{
 		"one-byte payload":   {0x88, 0x01, 0x03},
 		"reason not UTF-8":   {0x88, 0x04, 0x03, 0xe8, 0xff, 0xfe},
@@ -547,6 +538,7 @@ func TestMalformedCloseFrames(t *testing.T) {
 // found by the ping deadline; with AutoReconnect the client reports
 // ErrPingTimeout and logs in again.
 func TestHalfOpenConnectionReconnects(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newServer(t, appwstest.Config{InMemory: true})
 		o := options(srv)
@@ -579,6 +571,7 @@ func TestHalfOpenConnectionReconnects(t *testing.T) {
 // garbage makes the login through ServicesAuthenticator fail with a typed
 // error (or a login the target rejects); the PBX connection stays up.
 func TestGarbageServiceLoginResult(t *testing.T) {
+	t.Parallel()
 	const target = "target"
 	garbage := map[string]struct {
 		reply string // the reply's fields after mt and src
@@ -601,60 +594,62 @@ func TestGarbageServiceLoginResult(t *testing.T) {
 	}
 	for name, g := range garbage {
 		t.Run(name, func(t *testing.T) {
-			pbxSrv := newServer(t, appwstest.Config{Handler: func(s *appwstest.Session, m appws.Message) {
-				src, _ := json.Marshal(m.Src)
-				switch {
-				case m.MT != "GetServiceLogin":
-					_ = s.SendText(`{"mt":"` + m.MT + `Result","src":` + string(src) + `}`)
-				case g.reply == "not json":
-					_ = s.SendText(`{"mt":"GetServiceLoginResult","src":` + string(src) + `,`)
-				case g.reply == "X":
-					_ = s.SendText(`{"api":"Services","mt":"Surprise","src":` + string(src) + `,"digest":"d","key":"00"}`)
-				default:
-					_ = s.SendText(`{"api":"Services","mt":"GetServiceLoginResult","src":` + string(src) + g.reply + `}`)
+			synctest.Test(t, func(t *testing.T) {
+				pbxSrv := newServer(t, appwstest.Config{InMemory: true, Handler: func(s *appwstest.Session, m appws.Message) {
+					src, _ := json.Marshal(m.Src)
+					switch {
+					case m.MT != "GetServiceLogin":
+						_ = s.SendText(`{"mt":"` + m.MT + `Result","src":` + string(src) + `}`)
+					case g.reply == "not json":
+						_ = s.SendText(`{"mt":"GetServiceLoginResult","src":` + string(src) + `,`)
+					case g.reply == "X":
+						_ = s.SendText(`{"api":"Services","mt":"Surprise","src":` + string(src) + `,"digest":"d","key":"00"}`)
+					default:
+						_ = s.SendText(`{"api":"Services","mt":"GetServiceLoginResult","src":` + string(src) + g.reply + `}`)
+					}
+				}})
+				targetSrv := newServer(t, appwstest.Config{InMemory: true, Apps: map[string]string{target: "target-pw"}})
+				pbx := dial(t, options(pbxSrv))
+				nextAs[appws.ConnectComplete](t, pbx)
+				o := options(targetSrv)
+				o.App, o.Password = target, ""
+				o.Authenticator = appws.ServicesAuthenticator(pbx)
+				o.LoginTimeout = 500 * time.Millisecond
+				c, err := appws.Dial(context.Background(), o)
+				if c != nil {
+					closeAndDrain(t, c)
+					t.Fatal("Dial succeeded")
 				}
-			}})
-			targetSrv := newServer(t, appwstest.Config{Apps: map[string]string{target: "target-pw"}})
-			pbx := dial(t, options(pbxSrv))
-			nextAs[appws.ConnectComplete](t, pbx)
-			o := options(targetSrv)
-			o.App, o.Password = target, ""
-			o.Authenticator = appws.ServicesAuthenticator(pbx)
-			o.LoginTimeout = 500 * time.Millisecond
-			c, err := appws.Dial(context.Background(), o)
-			if c != nil {
-				closeAndDrain(t, c)
-				t.Fatal("Dial succeeded")
-			}
-			var pe *appws.ProtocolError
-			var le *appws.LoginError
-			switch g.want {
-			case "protocol":
-				if !errors.As(err, &pe) {
-					t.Errorf("Dial = %v, want a *ProtocolError", err)
+				var pe *appws.ProtocolError
+				var le *appws.LoginError
+				switch g.want {
+				case "protocol":
+					if !errors.As(err, &pe) {
+						t.Errorf("Dial = %v, want a *ProtocolError", err)
+					}
+				case "login":
+					if !errors.As(err, &le) {
+						t.Errorf("Dial = %v, want a *LoginError", err)
+					}
+				case "refused":
+					if err == nil || !strings.Contains(err.Error(), "refused") || errors.As(err, &pe) {
+						t.Errorf("Dial = %v, want a refusal", err)
+					}
+				case "timeout":
+					if err == nil || !strings.Contains(err.Error(), "timed out") {
+						t.Errorf("Dial = %v, want a login timeout", err)
+					}
 				}
-			case "login":
-				if !errors.As(err, &le) {
-					t.Errorf("Dial = %v, want a *LoginError", err)
+				if err != nil && len(err.Error()) > 200 {
+					t.Errorf("error of %d bytes echoes the reply: %.100q", len(err.Error()), err)
 				}
-			case "refused":
-				if err == nil || !strings.Contains(err.Error(), "refused") || errors.As(err, &pe) {
-					t.Errorf("Dial = %v, want a refusal", err)
+				// The PBX connection is unharmed.
+				ctx, cancel := context.WithTimeout(context.Background(), wait)
+				defer cancel()
+				if _, err := pbx.Request(ctx, map[string]string{"mt": "Check"}); err != nil {
+					t.Errorf("PBX Request after the garbage: %v", err)
 				}
-			case "timeout":
-				if err == nil || !strings.Contains(err.Error(), "timed out") {
-					t.Errorf("Dial = %v, want a login timeout", err)
-				}
-			}
-			if err != nil && len(err.Error()) > 200 {
-				t.Errorf("error of %d bytes echoes the reply: %.100q", len(err.Error()), err)
-			}
-			// The PBX connection is unharmed.
-			ctx, cancel := context.WithTimeout(context.Background(), wait)
-			defer cancel()
-			if _, err := pbx.Request(ctx, map[string]string{"mt": "Check"}); err != nil {
-				t.Errorf("PBX Request after the garbage: %v", err)
-			}
+			})
 		})
 	}
 }
@@ -663,6 +658,7 @@ func TestGarbageServiceLoginResult(t *testing.T) {
 // obtained from the PBX logs in to the target, and both sides agree on the
 // session key.
 func TestServiceLoginThroughPBX(t *testing.T) {
+	t.Parallel()
 	const target = "target"
 	targetSrv := newServer(t, appwstest.Config{Apps: map[string]string{target: "target-pw"}})
 	pbxSrv := newServer(t, appwstest.Config{Services: map[string]appwstest.ServiceTarget{
@@ -682,6 +678,7 @@ func TestServiceLoginThroughPBX(t *testing.T) {
 // not trust fails, with an error that says why (x509), and works with the
 // server's CA in TLSConfig.
 func TestUnknownCertificate(t *testing.T) {
+	t.Parallel()
 	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}})
 	defer srv.Close()
 	o := options(srv)
@@ -706,6 +703,7 @@ func TestUnknownCertificate(t *testing.T) {
 // ignored like non-JSON text, so that Message.MT never holds invalid UTF-8
 // that Message.Decode would read differently.
 func TestInvalidUTF8MessageIsIgnored(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, options(srv))
 	nextAs[appws.ConnectComplete](t, c)
@@ -727,7 +725,7 @@ func TestInvalidUTF8MessageIsIgnored(t *testing.T) {
 // (PROTOCOL.md 3: success is exactly "ok": true), as mt, api and src are
 // matched exactly; "OK": true is not a successful login.
 func TestLoginResultKeysAreExact(t *testing.T) {
-
+	t.Parallel()
 	for _, reply := range []string{
 		`{"mt":"AppLoginResult","OK":true}`,
 		`{"mt":"AppLoginResult","Ok":true}`,

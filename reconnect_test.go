@@ -59,6 +59,7 @@ func collectDisconnects(t *testing.T, c *appws.Client, n int) []time.Duration {
 }
 
 func TestReconnectBackoffGrowsWithJitterWithinBounds(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
 		var runs [][]time.Duration
@@ -96,6 +97,7 @@ func TestReconnectBackoffGrowsWithJitterWithinBounds(t *testing.T) {
 }
 
 func TestBackoffResetsOnlyAfterAStableLogin(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
@@ -126,88 +128,101 @@ func TestBackoffResetsOnlyAfterAStableLogin(t *testing.T) {
 }
 
 // TestReconnectAfterServerRestarts: the server drops every connection 20
-// times while the client sends from several goroutines.
+// times while the client sends from several goroutines; each session is
+// dropped once some of its sends went through. Fake time, in-memory server.
 func TestReconnectAfterServerRestarts(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: barrierOnly})
-	o := options(srv)
-	o.AutoReconnect = true
-	o.MinBackoff, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
-	c := dial(t, o)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{Handler: barrierOnly})
+		o := options(srv)
+		o.AutoReconnect = true
+		o.MinBackoff, o.MaxBackoff = time.Millisecond, 5*time.Millisecond
+		c := dial(t, o)
 
-	var mu sync.Mutex
-	var accepted idTally
-	stop := make(chan struct{})
-	var senders sync.WaitGroup
-	for range 4 {
-		senders.Add(1)
+		var mu sync.Mutex
+		var accepted idTally
+		stop := make(chan struct{})
+		var senders sync.WaitGroup
+		for range 4 {
+			senders.Add(1)
+			go func() {
+				defer senders.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					id, err := c.Send(context.Background(), map[string]string{"mt": "Note"})
+					switch {
+					case err == nil:
+						mu.Lock()
+						accepted.add(id)
+						mu.Unlock()
+					case errors.Is(err, appws.ErrNotConnected):
+						time.Sleep(time.Millisecond)
+					default:
+						t.Errorf("Send: %v", err)
+						return
+					}
+				}
+			}()
+		}
+
+		var results idTally
+		var order eventOrder
+		const restarts = 20
+		// sendsPerSession SendResults of a session go by before the server
+		// drops it: the sessions carry sends, whatever the scheduling.
+		const sendsPerSession = 25
+		resultsInSession := -1 // -1: not dropping this session
+		for logins := 0; logins <= restarts; {
+			ev := next(t, c)
+			order.check(t, ev)
+			switch ev := ev.(type) {
+			case appws.ConnectComplete:
+				logins++
+				if logins <= restarts {
+					resultsInSession = 0
+				}
+			case appws.SendResult:
+				results.add(ev.ID)
+				if resultsInSession >= 0 {
+					if resultsInSession++; resultsInSession == sendsPerSession {
+						resultsInSession = -1
+						srv.DropAll()
+					}
+				}
+			}
+		}
+		close(stop)
 		go func() {
-			defer senders.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id, err := c.Send(context.Background(), map[string]string{"mt": "Note"})
-				switch {
-				case err == nil:
-					mu.Lock()
-					accepted.add(id)
-					mu.Unlock()
-				case errors.Is(err, appws.ErrNotConnected):
-					time.Sleep(time.Millisecond)
-				default:
-					t.Errorf("Send: %v", err)
-					return
-				}
-			}
+			senders.Wait() // a sender may wait for room until we read its SendResults
+			c.Close()
 		}()
-	}
-
-	var results idTally
-	var order eventOrder
-	const restarts = 20
-	for logins := 0; logins <= restarts; {
-		ev := next(t, c)
-		order.check(t, ev)
-		switch ev := ev.(type) {
-		case appws.ConnectComplete:
-			logins++
-			if logins <= restarts {
-				time.Sleep(5 * time.Millisecond) // let some sends through
-				srv.DropAll()
+		undelivered := 0
+		for ev := range c.Events() {
+			order.check(t, ev)
+			switch ev := ev.(type) {
+			case appws.SendResult:
+				results.add(ev.ID)
+			case appws.Closed:
+				// The senders ran ahead of this loop: what did not fit in the
+				// channel's buffer when Close returned is counted instead
+				// (rule 7), and it is the newest.
+				undelivered = ev.Undelivered
 			}
-		case appws.SendResult:
-			results.add(ev.ID)
 		}
-	}
-	close(stop)
-	go func() {
-		senders.Wait() // a sender may wait for room until we read its SendResults
-		c.Close()
-	}()
-	undelivered := 0
-	for ev := range c.Events() {
-		order.check(t, ev)
-		switch ev := ev.(type) {
-		case appws.SendResult:
-			results.add(ev.ID)
-		case appws.Closed:
-			// The senders ran ahead of this loop: what did not fit in the
-			// channel's buffer when Close returned is counted instead
-			// (rule 7), and it is the newest.
-			undelivered = ev.Undelivered
+		mu.Lock()
+		defer mu.Unlock()
+		if accepted.n == 0 {
+			t.Fatal("no send was accepted")
 		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if accepted.n == 0 {
-		t.Fatal("no send was accepted")
-	}
-	checkResults(t, &accepted, &results, undelivered)
-	if order.sessions != restarts+1 {
-		t.Errorf("%d sessions, want %d", order.sessions, restarts+1)
-	}
+		checkResults(t, &accepted, &results, undelivered)
+		if order.sessions != restarts+1 {
+			t.Errorf("%d sessions, want %d", order.sessions, restarts+1)
+		}
+	})
 }
 
 // eventOrder checks the rules of Event as events arrive.
@@ -247,6 +262,7 @@ func (o *eventOrder) check(t *testing.T, ev appws.Event) {
 // reported as Disconnected with the *LoginError and retried with the
 // backoff, never the end (API rule 6).
 func TestRejectedLoginsAfterUpAreRetried(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
@@ -277,6 +293,7 @@ func TestRejectedLoginsAfterUpAreRetried(t *testing.T) {
 // makes every reconnect fail; the client keeps trying (a wrong password is
 // fatal only for Dial) until Close.
 func TestPasswordChangeIsRetriedUntilClose(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
@@ -298,6 +315,7 @@ func TestPasswordChangeIsRetriedUntilClose(t *testing.T) {
 // reconnect is retried (an app instance being updated answers 404 for a
 // while), reported with the *HandshakeError.
 func TestHandshake401OnReconnectIsRetried(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)
@@ -319,6 +337,7 @@ func TestHandshake401OnReconnectIsRetried(t *testing.T) {
 // failures (HTTP 503) and gives up when its ctx does, keeping the last
 // failure in its error; a 403 is permanent for Dial: it fails at once.
 func TestDialRetriesUntilCtxEnds(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := memServer(t, appwstest.Config{})
 		o := options(srv)
@@ -353,6 +372,7 @@ func TestDialRetriesUntilCtxEnds(t *testing.T) {
 // server get an error SendResult when the session drops, and the next
 // session does not see them.
 func TestUnwrittenSendsFailAndAreNotReplayed(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{Handler: barrierOnly})
 		o.WriteTimeout = time.Hour
@@ -392,6 +412,7 @@ func TestUnwrittenSendsFailAndAreNotReplayed(t *testing.T) {
 
 // TestCloseInEveryState: dialing, logging in, connected, waiting to retry.
 func TestCloseInEveryState(t *testing.T) {
+	t.Parallel()
 	states := map[string]func(t *testing.T, srv *appwstest.Server, o *appws.Options, unblock chan struct{}){
 		"connected": func(*testing.T, *appwstest.Server, *appws.Options, chan struct{}) {},
 		"waiting to retry": func(t *testing.T, srv *appwstest.Server, o *appws.Options, _ chan struct{}) {
@@ -463,66 +484,13 @@ func TestCloseInEveryState(t *testing.T) {
 	}
 }
 
-func TestServicesAuthenticatorEndToEnd(t *testing.T) {
-	const target = "target-app"
-	srv := newServer(t, appwstest.Config{
-		Apps:     map[string]string{"pbx": "pbx-pw", target: "target-pw"},
-		Services: map[string]appwstest.ServiceTarget{target: {Domain: "example.com", SIP: "svc", GUID: "0123", DN: "Svc", Password: "target-pw", Info: []byte(`{"appobj":"x","n":1}`)}},
-	})
-	po := options(srv)
-	po.App, po.Password = "pbx", "pbx-pw"
-	pbx, err := appws.Dial(context.Background(), po)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nextAs[appws.ConnectComplete](t, pbx)
-	nextSession(t, srv)
-
-	bo := options(srv)
-	bo.App, bo.Password = target, ""
-	bo.Authenticator = appws.ServicesAuthenticator(pbx)
-	bo.AutoReconnect = true
-	b := dial(t, bo)
-	nextAs[appws.ConnectComplete](t, b)
-	ss := nextSession(t, srv)
-	if l := ss.Login(); l.App != target || l.SIP != "svc" || string(l.Info) != `{"appobj":"x","n":1}` || l.HasKey {
-		t.Errorf("login through the PBX: %+v", l)
-	}
-	enc, err := b.Encrypt("seed", "hello")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dec, err := appws.Decrypt(ss.SessionKey(), "seed", enc); err != nil || dec != "hello" {
-		t.Errorf("server decrypts %q, %v", dec, err)
-	}
-
-	closeAndDrain(t, pbx)
-	cl := nextAs[appws.Closed](t, b)
-	if !errors.Is(cl.Err, appws.ErrAuthenticatorClosed) {
-		t.Errorf("Closed.Err = %v, want ErrAuthenticatorClosed", cl.Err)
-	}
-}
-
-func TestServicesAuthenticatorUnknownTarget(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Apps: map[string]string{"pbx": "pbx-pw"}})
-	po := options(srv)
-	po.App, po.Password = "pbx", "pbx-pw"
-	pbx := dial(t, po)
-	bo := options(srv)
-	bo.App, bo.Password = "nobody", ""
-	bo.Authenticator = appws.ServicesAuthenticator(pbx)
-	_, err := appws.Dial(context.Background(), bo)
-	if err == nil || errors.Is(err, appws.ErrAuthenticatorClosed) {
-		t.Fatalf("Dial = %v, want the PBX's refusal", err)
-	}
-}
-
 // TestLaggingConsumerDoesNotStopReconnecting: while the consumer holds a
 // Message and reads nothing, the client keeps trying, so it is connected
 // again when the consumer comes back, and every attempt is reported in
 // order. (Beyond the channel's buffer, failed attempts replace each other:
 // TestLifecycleBacklogIsBounded.)
 func TestLaggingConsumerDoesNotStopReconnecting(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv, o := memReconnecting(t, appwstest.Config{})
 		c := dial(t, o)

@@ -93,6 +93,8 @@ func soakOptions(srv *appwstest.Server) appws.Options {
 
 var soakCloseCodes = []int{0, 1000, 1001, 1002, 1003, 1008, 1011, 1012, 1013, 3000, 4000, 4999, 1005, 999, 5000}
 
+// Not parallel: it measures the process's heap and goroutines, and checks
+// with goleak that its own goroutines are gone.
 func TestChaosSoak(t *testing.T) {
 	dur, seed := soakConfig(t)
 	leaks := goleak.IgnoreCurrent()
@@ -113,7 +115,7 @@ func TestChaosSoak(t *testing.T) {
 			}
 		}
 	}()
-	baseHeap := heapInUse()
+	baseHeap := liveHeap()
 	deadline := time.Now().Add(dur)
 	var lastSample time.Time
 	sample := func() {
@@ -121,7 +123,7 @@ func TestChaosSoak(t *testing.T) {
 			return
 		}
 		lastSample = time.Now()
-		stats.maxHeapGrow = max(stats.maxHeapGrow, heapInUse()-baseHeap)
+		stats.maxHeapGrow = max(stats.maxHeapGrow, liveHeap()-baseHeap)
 		stats.maxGoroutine = max(stats.maxGoroutine, runtime.NumGoroutine())
 	}
 	for gen := 1; time.Now().Before(deadline) && !t.Failed(); gen++ {
@@ -138,7 +140,7 @@ func TestChaosSoak(t *testing.T) {
 	if stats.maxHeapGrow > 32<<20 {
 		t.Errorf("heap grew by %d MiB during the soak", stats.maxHeapGrow>>20)
 	}
-	if grown := heapInUse() - baseHeap; grown > 4<<20 {
+	if grown := liveHeap() - baseHeap; grown > 4<<20 {
 		t.Errorf("heap %d KiB above the start after everything closed", grown>>10)
 	}
 	goleak.VerifyNone(t, leaks)
@@ -585,73 +587,73 @@ func (k *soakConsumer) run() {
 // TestSlowConsumerBoundsHeap: the server pushes 100,000 messages of 1 KiB
 // while the consumer stops calling MessageComplete: the client stops
 // reading, the server's writes block, and the client's heap grows by less
-// than 1 MiB. Then the consumer takes them all, slowly at times, and the
-// heap stays bounded all along.
+// than 1 MiB. Then the consumer takes them all, holding one at times, and
+// the heap stays bounded all along.
+//
+// In a synctest bubble with the in-memory server: synctest.Wait returns
+// when the client has stopped reading and the server's write waits for it,
+// which is a fact, not a guess after a pause; and the heap is measured
+// while every goroutine of the bubble is idle, so what it holds does not
+// depend on how busy the machine is. Not parallel: liveHeap measures the
+// whole process.
 func TestSlowConsumerBoundsHeap(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
-	c := dial(t, options(srv))
-	nextAs[appws.ConnectComplete](t, c)
-	ss := nextSession(t, srv)
-	const n = 100_000
-	pad := strings.Repeat("x", 1000)
-	before := heapInUse()
-	var sent atomic.Int64
-	pushDone := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 0, 1100)
-		for i := range n {
-			buf = append(buf[:0], `{"mt":"Push","src":"`...)
-			buf = strconv.AppendInt(buf, int64(i), 10)
-			buf = append(buf, `","pad":"`...)
-			buf = append(buf, pad...)
-			buf = append(buf, `"}`...)
-			if err := ss.Send(buf); err != nil {
-				pushDone <- err
-				return
+	synctest.Test(t, func(t *testing.T) {
+		srv := memServer(t, appwstest.Config{})
+		c := dial(t, options(srv))
+		nextAs[appws.ConnectComplete](t, c)
+		ss := nextSession(t, srv)
+		const n = 100_000
+		pad := strings.Repeat("x", 1000)
+		synctest.Wait()
+		before := liveHeap()
+		var sent atomic.Int64
+		pushDone := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 0, 1100)
+			for i := range n {
+				buf = append(buf[:0], `{"mt":"Push","src":"`...)
+				buf = strconv.AppendInt(buf, int64(i), 10)
+				buf = append(buf, `","pad":"`...)
+				buf = append(buf, pad...)
+				buf = append(buf, `"}`...)
+				if err := ss.Send(buf); err != nil {
+					pushDone <- err
+					return
+				}
+				sent.Add(1)
 			}
-			sent.Add(1)
+			pushDone <- nil
+		}()
+		synctest.Wait() // the consumer has stopped: so has the client's reader, and the server's write
+		stalledAt := sent.Load()
+		if stalledAt >= n {
+			t.Fatalf("the server wrote all %d messages without the client reading", n)
 		}
-		pushDone <- nil
-	}()
-	// The consumer has stopped: wait until the server's writes stall.
-	for last := int64(-1); sent.Load() != last; time.Sleep(200 * time.Millisecond) {
-		last = sent.Load()
-	}
-	if got := sent.Load(); got >= n {
-		t.Fatalf("the server wrote all %d messages without the client reading", n)
-	}
-	if grown := heapInUse() - before; grown > 1<<20 {
-		t.Errorf("heap grew by %d KiB while the consumer held back (server stalled after %d messages)", grown>>10, sent.Load())
-	}
-	timeout := time.After(2 * time.Minute)
-	var maxGrown int64
-	for i := range n {
-		c.MessageComplete()
-		var ev appws.Event
-		select {
-		case ev = <-c.Events():
-		case <-timeout:
-			t.Fatalf("message %d not delivered in time", i)
+		held := liveHeap() - before
+		if held > 1<<20 {
+			t.Errorf("heap grew by %d KiB while the consumer held back (server stalled after %d messages)", held>>10, stalledAt)
 		}
-		m, ok := ev.(appws.Message)
-		if !ok || m.Src != strconv.Itoa(i) {
-			t.Fatalf("event %d: %T %+v", i, ev, ev)
+		var maxGrown int64
+		for i := range n {
+			c.MessageComplete()
+			m := nextAs[appws.Message](t, c)
+			if m.Src != strconv.Itoa(i) {
+				t.Fatalf("message %d: %+v", i, m)
+			}
+			if i%20_000 == 10_000 {
+				synctest.Wait() // hold one: the server fills the pipe again
+				maxGrown = max(maxGrown, liveHeap()-before)
+			}
 		}
-		switch {
-		case i%20_000 == 10_000:
-			time.Sleep(300 * time.Millisecond) // hold one, let the server fill the pipe again
-			maxGrown = max(maxGrown, heapInUse()-before)
-		case i%1000 == 0:
-			time.Sleep(time.Millisecond)
+		if maxGrown > 1<<20 {
+			t.Errorf("heap grew by %d KiB while a message was held", maxGrown>>10)
 		}
-	}
-	if maxGrown > 1<<20 {
-		t.Errorf("heap grew by %d KiB while a message was held", maxGrown>>10)
-	}
-	if err := <-pushDone; err != nil {
-		t.Fatal(err)
-	}
-	quiet(t, c) // no Disconnected or Closed: the session stayed up
+		t.Logf("heap growth: %d B with the server stalled after %d messages, at most %d B while a message was held", held, stalledAt, maxGrown)
+		if err := <-pushDone; err != nil {
+			t.Fatal(err)
+		}
+		quiet(t, c) // no Disconnected or Closed: the session stayed up
+	})
 }
 
 // TestSlowConsumerNeverTimesOut: holding Messages for minutes, one after the
@@ -659,6 +661,7 @@ func TestSlowConsumerBoundsHeap(t *testing.T) {
 // own liveness checks (pings every second, 1 s pong deadline, KeepAlive)
 // drop the session. Fake time, in-memory server.
 func TestSlowConsumerNeverTimesOut(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newServer(t, appwstest.Config{InMemory: true})
 		o := options(srv)

@@ -21,6 +21,7 @@ import (
 // passwords, session keys, digests, challenges, nor what went through
 // Encrypt, Decrypt and Hash.
 func TestSecretsNeverLogged(t *testing.T) {
+	t.Parallel()
 	const (
 		challenge  = "8539271640192837"
 		password   = "pw-Very-Secret-31337"
@@ -85,7 +86,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	c.MessageComplete()
 	expect(nextAs[appws.Message](t, c))
 	barrier(t, c)
-	time.Sleep(30 * time.Millisecond)
+	waitKeepAlive(t, ss)
 
 	// A reconnect.
 	ss.Drop()
@@ -191,12 +192,29 @@ func TestSecretsNeverLogged(t *testing.T) {
 	t.Logf("%d log lines and %d errors/events checked for %d secrets", len(lines), len(seen), len(secrets))
 }
 
+// waitKeepAlive waits until ss receives a KeepAlive, which the client sends
+// after KeepAliveInterval without a message.
+func waitKeepAlive(t *testing.T, ss *appwstest.Session) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for n := len(ss.Received()) + 1; ; n++ {
+		msgs, err := ss.WaitReceived(ctx, n)
+		if err != nil {
+			t.Fatalf("no KeepAlive: %v", err)
+		}
+		if msgs[n-1].MT == "KeepAlive" {
+			return
+		}
+	}
+}
+
 // TestURLWithCredentialsIsConfigError: gorilla/websocket refuses URLs with
 // user info on every attempt, so Dial must refuse them up front as a
 // *ConfigError (API.md: a bad URL is found before any I/O and is never
 // retried), without repeating the password.
 func TestURLWithCredentialsIsConfigError(t *testing.T) {
-
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	o := options(srv)
 	o.URL = strings.Replace(srv.URL, "://", "://user:url-Secret@", 1)

@@ -3,6 +3,11 @@ package appws_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -179,5 +184,88 @@ func TestDropIsAConnectionError(t *testing.T) {
 	var ce *appws.ConnectionError
 	if !errors.As(cl.Err, &ce) || appws.CloseStatus(cl.Err) != -1 {
 		t.Fatalf("Closed.Err = %v, want a *ConnectionError without close status", cl.Err)
+	}
+}
+
+// errInjected is the write error a failingConn returns once armed.
+var errInjected = errors.New("injected write failure")
+
+// failingConn is a connection whose writes fail once fail is set, as a
+// socket does after the network broke.
+type failingConn struct {
+	net.Conn
+	fail *atomic.Bool
+}
+
+func (c failingConn) Write(p []byte) (int, error) {
+	if c.fail.Load() {
+		return 0, errInjected
+	}
+	return c.Conn.Write(p)
+}
+
+// TestWSSWriteFailureEndsTheSession: when a write fails on a wss session,
+// through a proxy (gorilla's TLS) or not (appws's own framing), the session
+// ends with a typed *ConnectionError that unwraps to the cause, and the
+// send that failed gets a SendResult whose Err wraps ErrSessionEnded and
+// the cause and says why.
+func TestWSSWriteFailureEndsTheSession(t *testing.T) {
+	t.Parallel()
+	for _, viaProxy := range []bool{false, true} {
+		name := "direct"
+		if viaProxy {
+			name = "proxy"
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPass}, Handler: barrierOnly})
+			defer srv.Close()
+			var fail atomic.Bool
+			o := options(srv)
+			o.TLSConfig = tlsConfig(srv)
+			o.PingInterval = -1
+			o.MaxMessageSize = 200000
+			o.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				var d net.Dialer
+				conn, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return failingConn{Conn: conn, fail: &fail}, nil
+			}
+			if viaProxy {
+				proxyAddr := connectProxy(t, srv, nil)
+				o.NoProxy = false
+				o.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: proxyAddr})
+			}
+			c, err := appws.Dial(context.Background(), o)
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			defer closeAndDrain(t, c)
+			nextAs[appws.ConnectComplete](t, c)
+
+			// Bigger than the write batch, so that the write itself fails,
+			// not only the flush after it.
+			fail.Store(true)
+			id, err := c.Send(context.Background(), map[string]string{"mt": "Lost", "text": strings.Repeat("x", 100000)})
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			// The SendResult says what became of the message (ErrSessionEnded,
+			// the one value, so that the runs of many sessions join); the event
+			// that ends the session says why.
+			res := nextAs[appws.SendResult](t, c)
+			if res.ID != id || res.Err != appws.ErrSessionEnded {
+				t.Fatalf("SendResult %+v, want id %d failed with ErrSessionEnded", res, id)
+			}
+			closed := nextAs[appws.Closed](t, c)
+			var ce *appws.ConnectionError
+			if !errors.As(closed.Err, &ce) || !errors.Is(closed.Err, errInjected) {
+				t.Fatalf("Closed.Err = %v (%T), want a *ConnectionError wrapping the write error", closed.Err, closed.Err)
+			}
+			if appws.CloseStatus(closed.Err) != -1 {
+				t.Errorf("a write failure has close status %d, want -1", appws.CloseStatus(closed.Err))
+			}
+		})
 	}
 }

@@ -77,6 +77,7 @@ func message(mt string, n int) string {
 // frames (16384 + 16384 + the rest), which gorilla and the appws client
 // reassemble.
 func TestLargeReplyIsFragmented(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	var rec *recordingConn
 	c := dialWith(t, dialer(srv, func(c net.Conn) net.Conn { rec = &recordingConn{Conn: c}; return rec }), srv.URL)
@@ -118,6 +119,7 @@ func TestLargeReplyIsFragmented(t *testing.T) {
 // sends every message in one frame. It applies to replies of the server
 // too (here the echo).
 func TestMaxFrameSize(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		max, frames int
 	}{{1000, 3}, {-1, 1}, {0, 1}} {
@@ -139,6 +141,7 @@ func TestMaxFrameSize(t *testing.T) {
 // TestLoginErrorFromMinimalReply: against the default, documented minimum
 // reply the appws client fails with a *LoginError without code or text.
 func TestLoginErrorFromMinimalReply(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	o := srv.ClientOptions()
 	o.Password = "wrong"
@@ -156,6 +159,7 @@ func TestLoginErrorFromMinimalReply(t *testing.T) {
 // know a message, a Request waits until its ctx ends; the message is still
 // recorded and the test can answer it itself.
 func TestSilentAnswersNothing(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{Handler: appwstest.Silent})
 		defer srv.Close()
@@ -186,6 +190,7 @@ func TestSilentAnswersNothing(t *testing.T) {
 // pong came back; a client that does not read never answers, and Ping
 // ends with its ctx or with the session.
 func TestPingAnsweredByClient(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	appwsDial(t, srv.ClientOptions())
 	ss := nextSession(t, srv)
@@ -215,6 +220,7 @@ func TestPingAnsweredByClient(t *testing.T) {
 // TestPingInSynctest: the ping round trip also works in memory, inside a
 // bubble.
 func TestPingInSynctest(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{})
 		defer srv.Close()
@@ -229,6 +235,7 @@ func TestPingInSynctest(t *testing.T) {
 // ClientOptions; without its NetDialContext the client cannot resolve the
 // server's host.
 func TestClientOptionsInMemory(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{Apps: map[string]string{"b": "pb", "a": "pa"}})
 		defer srv.Close()
@@ -259,6 +266,7 @@ func TestClientOptionsInMemory(t *testing.T) {
 // which trusts its certificate; the first app by name is picked, apps added
 // with SetPassword included.
 func TestClientOptionsTLS(t *testing.T) {
+	t.Parallel()
 	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPassword}})
 	t.Cleanup(srv.Close)
 	srv.SetPassword("added", "pw2")
@@ -282,6 +290,7 @@ func TestClientOptionsTLS(t *testing.T) {
 // TestClientOptionsWithoutApps: a server without apps gives options
 // without App and Password, which Dial refuses before any I/O.
 func TestClientOptionsWithoutApps(t *testing.T) {
+	t.Parallel()
 	srv := appwstest.NewServer(appwstest.Config{})
 	t.Cleanup(srv.Close)
 	var ce *appws.ConfigError
@@ -292,6 +301,7 @@ func TestClientOptionsWithoutApps(t *testing.T) {
 
 // TestPackageDocExample is the example of the package documentation.
 func TestPackageDocExample(t *testing.T) {
+	t.Parallel()
 	srv := appwstest.NewServer(appwstest.Config{
 		Apps: map[string]string{"myapp": "secret"},
 	})

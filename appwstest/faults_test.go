@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 )
 
 func TestDrop(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	ss.Drop()
@@ -30,6 +32,7 @@ func TestDrop(t *testing.T) {
 }
 
 func TestDropAll(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	a, sa := loggedIn(t, srv)
 	b := dial(t, srv)
@@ -45,6 +48,7 @@ func TestDropAll(t *testing.T) {
 }
 
 func TestSessionClose(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	ss.Close(4001, "go away")
@@ -60,6 +64,7 @@ func TestSessionClose(t *testing.T) {
 }
 
 func TestRefuseUpgrades(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	srv.RefuseUpgrades(2, http.StatusServiceUnavailable)
 	for range 2 {
@@ -83,6 +88,7 @@ func TestRefuseUpgrades(t *testing.T) {
 }
 
 func TestSendText(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	if err := ss.SendText("not json {"); err != nil {
@@ -94,6 +100,7 @@ func TestSendText(t *testing.T) {
 }
 
 func TestSendBinary(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	if err := ss.SendBinary([]byte{0, 1, 2}); err != nil {
@@ -106,6 +113,7 @@ func TestSendBinary(t *testing.T) {
 }
 
 func TestSendOversized(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	if err := ss.SendOversized(10); err == nil {
@@ -165,6 +173,7 @@ func parseFrames(t *testing.T, stream []byte) []wireFrame {
 }
 
 func TestSendFragmented(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	var rec *recordingConn
 	d := dialer(srv, func(c net.Conn) net.Conn { rec = &recordingConn{Conn: c}; return rec })
@@ -189,6 +198,7 @@ func TestSendFragmented(t *testing.T) {
 }
 
 func TestSendFrameHeader(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	if err := ss.SendFrameHeader(1 << 40); err != nil {
@@ -201,6 +211,7 @@ func TestSendFrameHeader(t *testing.T) {
 }
 
 func TestBurst(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	const n, size = 200, 1000
@@ -227,6 +238,7 @@ func TestBurst(t *testing.T) {
 // TestStall: after Stall the server reads nothing, so the client's writes
 // back up until its write deadline; after Resume the messages arrive.
 func TestStall(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Handler: appwstest.Silent, ReadLimit: 1 << 20})
 	c, ss := loggedIn(t, srv)
 	ss.Stall()
@@ -257,11 +269,12 @@ func TestStall(t *testing.T) {
 // before the reply to a message that followed the ping, so once the reply
 // is read, the pongs that were sent have been counted.
 func TestStopPongs(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	pongs, msgs := pongCounter(c)
 	ping(t, c)
-	waitFor(t, func() bool { return pongs() == 1 })
+	pongs.wait(t, 1)
 	ss.StopPongs()
 	ping(t, c)
 	c.send(`{"mt":"Still"}`)
@@ -276,7 +289,7 @@ func TestStopPongs(t *testing.T) {
 	case <-ctx(t).Done():
 		t.Fatal("no reply to Still")
 	}
-	if n := pongs(); n != 1 {
+	if n := pongs.count(); n != 1 {
 		t.Fatalf("%d pongs after StopPongs", n)
 	}
 	if n := len(ss.Received()); n != 1 {
@@ -285,12 +298,11 @@ func TestStopPongs(t *testing.T) {
 }
 
 // pongCounter reads on a goroutine (pongs are processed while reading) and
-// returns a function counting the pongs seen and a channel of the messages
-// read.
-func pongCounter(c *client) (func() int, <-chan []byte) {
-	pongs := make(chan struct{}, 10)
+// returns the count of the pongs seen and a channel of the messages read.
+func pongCounter(c *client) (*pongCount, <-chan []byte) {
+	pongs := &pongCount{more: make(chan struct{})}
 	msgs := make(chan []byte, 10)
-	c.ws.SetPongHandler(func(string) error { pongs <- struct{}{}; return nil })
+	c.ws.SetPongHandler(func(string) error { pongs.add(); return nil })
 	go func() {
 		for {
 			_, b, err := c.ws.ReadMessage()
@@ -303,7 +315,46 @@ func pongCounter(c *client) (func() int, <-chan []byte) {
 			}
 		}
 	}()
-	return func() int { return len(pongs) }, msgs
+	return pongs, msgs
+}
+
+// pongCount counts pongs; wait waits for them without polling.
+type pongCount struct {
+	mu   sync.Mutex
+	n    int
+	more chan struct{} // closed and replaced at every pong
+}
+
+func (p *pongCount) add() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	close(p.more)
+	p.more = make(chan struct{})
+}
+
+func (p *pongCount) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+// wait waits until n pongs were seen; it fails the test after 5 s.
+func (p *pongCount) wait(t *testing.T, n int) {
+	t.Helper()
+	for {
+		p.mu.Lock()
+		got, more := p.n, p.more
+		p.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-more:
+		case <-ctx(t).Done():
+			t.Fatalf("%d pongs, want %d", got, n)
+		}
+	}
 }
 
 func ping(t *testing.T, c *client) {
@@ -313,33 +364,10 @@ func ping(t *testing.T, c *client) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5 s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func TestLoginDelay(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
-	srv.SetLoginDelay(150 * time.Millisecond)
-	c := dial(t, srv)
-	start := time.Now()
-	c.login(testApp, testPassword)
-	if d := time.Since(start); d < 150*time.Millisecond {
-		t.Fatalf("login took %v, want at least the delay", d)
-	}
-	srv.SetLoginDelay(0)
-	dial(t, srv).login(testApp, testPassword)
-}
-
 // Bad client input.
 
 func TestMalformedJSONIgnored(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	c.send(`{"mt":`)   // before login
@@ -360,6 +388,7 @@ func TestMalformedJSONIgnored(t *testing.T) {
 }
 
 func TestBinaryFromClientCloses1003(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}); err != nil {
@@ -370,6 +399,7 @@ func TestBinaryFromClientCloses1003(t *testing.T) {
 }
 
 func TestOversizedFromClientCloses1009(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{ReadLimit: 1000})
 	c, ss := loggedIn(t, srv)
 	c.send(`{"mt":"Small","pad":"` + strings.Repeat("x", 900) + `"}`)
@@ -386,6 +416,7 @@ func TestOversizedFromClientCloses1009(t *testing.T) {
 // 65535 bytes, as innovaphone's servers do, and closes with 1009 on a
 // bigger one.
 func TestDefaultReadLimit(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Handler: appwstest.Silent})
 	c, ss := loggedIn(t, srv)
 	msg := func(n int) string { // a message of exactly n bytes
@@ -405,6 +436,7 @@ func TestDefaultReadLimit(t *testing.T) {
 }
 
 func TestInvalidUTF8Closes1007(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, _ := loggedIn(t, srv)
 	c.send("{\"mt\":\"\xff\"}")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -26,38 +25,6 @@ const (
 	testApp      = "testapp"
 	testPassword = "secret"
 )
-
-// vectors is the part of ../testdata/appwebsocket.json and
-// ../wire/testdata/digest.json the tests use.
-type vectors struct {
-	Digest []struct {
-		App, Domain, SIP, GUID, DN string
-		Info                       *string
-		Challenge, Password        string
-		Digest                     string
-	}
-	SessionKey struct {
-		Challenge, Password, Key string
-	} `json:"session_key"`
-}
-
-func loadVectors(t *testing.T) vectors {
-	t.Helper()
-	var v vectors
-	for _, path := range []string{"../testdata/appwebsocket.json", "../wire/testdata/digest.json"} {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(v.Digest) == 0 || v.SessionKey.Key == "" {
-		t.Fatal("no vectors in testdata")
-	}
-	return v
-}
 
 // newServer starts a server closed at the end of the test.
 func newServer(t *testing.T, cfg appwstest.Config) *appwstest.Server {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/internal/testutil"
 	"github.com/appwebsocket/appws/wire"
 )
 
@@ -15,7 +16,8 @@ import (
 // the vector's digest (not one computed here), so the server's digest check
 // is proven against the official values.
 func TestLoginDigestVectors(t *testing.T) {
-	v := loadVectors(t)
+	t.Parallel()
+	v := testutil.LoadVectors(t)
 	for i, d := range v.Digest {
 		srv := newServer(t, appwstest.Config{
 			Apps:      map[string]string{d.App: d.Password},
@@ -52,7 +54,8 @@ func TestLoginDigestVectors(t *testing.T) {
 // the server's handler decrypts under Session.SessionKey and answers
 // encrypted.
 func TestSessionKeyByEncryptDecrypt(t *testing.T) {
-	v := loadVectors(t).SessionKey
+	t.Parallel()
+	v := testutil.LoadVectors(t).SessionKey
 	srv := newServer(t, appwstest.Config{
 		Apps:      map[string]string{testApp: v.Password},
 		Challenge: v.Challenge,
@@ -77,6 +80,7 @@ func TestSessionKeyByEncryptDecrypt(t *testing.T) {
 }
 
 func TestFreshRandomChallenge(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	digits := regexp.MustCompile(`^[0-9]{16}$`)
@@ -96,6 +100,7 @@ func TestFreshRandomChallenge(t *testing.T) {
 // TestSecondChallengeReplacesFirst: a login with the older of two
 // challenges fails, one with the newer succeeds.
 func TestSecondChallengeReplacesFirst(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	first := c.challenge()
@@ -111,6 +116,7 @@ func TestSecondChallengeReplacesFirst(t *testing.T) {
 }
 
 func TestLoginWithoutChallengeRejected(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	wantFailed(t, c.loginResult(passwordLogin(testApp, "", "1234", testPassword)), appwstest.LoginErrNoChallenge)
@@ -120,6 +126,7 @@ func TestLoginWithoutChallengeRejected(t *testing.T) {
 }
 
 func TestChallengeIsSingleUse(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -132,6 +139,7 @@ func TestChallengeIsSingleUse(t *testing.T) {
 }
 
 func TestWrongPasswordRejected(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -145,6 +153,7 @@ func TestWrongPasswordRejected(t *testing.T) {
 }
 
 func TestUnknownAppRejected(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -152,6 +161,7 @@ func TestUnknownAppRejected(t *testing.T) {
 }
 
 func TestLoginFieldOfWrongTypeRejected(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -163,6 +173,7 @@ func TestLoginFieldOfWrongTypeRejected(t *testing.T) {
 }
 
 func TestMissingFieldsCountAsEmpty(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -177,6 +188,7 @@ func TestMissingFieldsCountAsEmpty(t *testing.T) {
 // canonical form (PROTOCOL.md 3.1) removes; the digest over the canonical
 // form must be accepted and the raw bytes recorded.
 func TestInfoCanonicalised(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -196,6 +208,7 @@ func TestInfoCanonicalised(t *testing.T) {
 }
 
 func TestChallengeAsNumber(t *testing.T) {
+	t.Parallel()
 	for _, fixed := range []string{"", "9876543210123456"} {
 		srv := newServer(t, appwstest.Config{ChallengeAsNumber: true, Challenge: fixed})
 		c := dial(t, srv)
@@ -215,6 +228,7 @@ func TestChallengeAsNumber(t *testing.T) {
 }
 
 func TestChallengeAsNumberRejectsNonNumber(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if recover() == nil {
 			t.Fatal("NewServer accepted a hex challenge to be sent as a number")
@@ -224,6 +238,7 @@ func TestChallengeAsNumberRejectsNonNumber(t *testing.T) {
 }
 
 func TestSysClient(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, SysClient: true})
 	c := dial(t, srv)
 	c.send(`{"mt":"AppChallenge"}`)
@@ -243,6 +258,7 @@ func TestSysClient(t *testing.T) {
 }
 
 func TestDomainPassword(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, DomainPasswords: map[string]string{"example.com": "domainpw"}})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -266,6 +282,7 @@ func TestDomainPassword(t *testing.T) {
 // (Config.Domain), never an echo of the login's domain, and no domain when
 // none is configured.
 func TestLoginResultDomain(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -285,6 +302,7 @@ func TestLoginResultDomain(t *testing.T) {
 // {"mt":"AppLoginResult"}; the reason is still in Server.Logins. With
 // Config.LoginErrorDetails it carries error and errorText.
 func TestFailedLoginResultIsMinimalByDefault(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -317,6 +335,7 @@ func TestFailedLoginResultIsMinimalByDefault(t *testing.T) {
 // TestLoginRecord checks what is recorded of an AppLogin, including a "key"
 // field, which the server ignores but a client must never send.
 func TestLoginRecord(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Challenge: "1234"})
 	c := dial(t, srv)
 	c.challenge()
@@ -343,6 +362,7 @@ func TestLoginRecord(t *testing.T) {
 }
 
 func TestMessagesBeforeLoginIgnored(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c := dial(t, srv)
 	c.send(`{"mt":"Hello","src":"s1"}`)
@@ -357,6 +377,7 @@ func TestMessagesBeforeLoginIgnored(t *testing.T) {
 // AppLogin after login fails with LoginErrAlreadyLoggedIn and the session
 // stays logged in.
 func TestSecondLoginOnLoggedInSession(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c, ss := loggedIn(t, srv)
 	key := ss.SessionKey()
@@ -372,6 +393,7 @@ func TestSecondLoginOnLoggedInSession(t *testing.T) {
 }
 
 func TestCloseAfterFailedLogin(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true, CloseAfterFailedLogin: true})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -382,6 +404,7 @@ func TestCloseAfterFailedLogin(t *testing.T) {
 }
 
 func TestFailedLoginKeepsConnectionByDefault(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	c := dial(t, srv)
 	ch := c.challenge()
@@ -390,6 +413,7 @@ func TestFailedLoginKeepsConnectionByDefault(t *testing.T) {
 }
 
 func TestRefuseLogins(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	srv.RefuseLogins(2)
 	for range 2 {
@@ -401,6 +425,7 @@ func TestRefuseLogins(t *testing.T) {
 }
 
 func TestSetPassword(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{LoginErrorDetails: true})
 	srv.SetPassword(testApp, "new")
 	srv.SetPassword("added", "pw2")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/appwebsocket/appws"
@@ -15,6 +16,7 @@ import (
 )
 
 func TestURL(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	if !strings.HasPrefix(srv.URL, "ws://127.0.0.1:") || !strings.HasSuffix(srv.URL, "/appws") {
 		t.Fatalf("URL %s", srv.URL)
@@ -30,6 +32,7 @@ func TestURL(t *testing.T) {
 }
 
 func TestOtherPathNotFound(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	_, resp, err := dialer(srv, nil).Dial(strings.TrimSuffix(srv.URL, "/appws")+"/other", nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
@@ -39,6 +42,7 @@ func TestOtherPathNotFound(t *testing.T) {
 }
 
 func TestTLSServer(t *testing.T) {
+	t.Parallel()
 	srv := appwstest.NewTLSServer(appwstest.Config{Apps: map[string]string{testApp: testPassword}})
 	t.Cleanup(srv.Close)
 	if !strings.HasPrefix(srv.URL, "wss://127.0.0.1:") || srv.CertPool() == nil {
@@ -58,6 +62,7 @@ func TestTLSServer(t *testing.T) {
 }
 
 func TestEchoHandler(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, _ := loggedIn(t, srv)
 	c.send(`{"api":"PbxSignal","mt":"Foo","src":"src7","x":[1,"<&>"]}`)
@@ -73,6 +78,7 @@ func TestEchoHandler(t *testing.T) {
 }
 
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{Handler: func(s *appwstest.Session, m appws.Message) {
 		_ = s.Send(map[string]string{"mt": "Got", "what": m.MT, "src": m.Src})
 	}})
@@ -84,6 +90,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestKeepAliveConsumedSilently(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	c.send(`{"mt":"KeepAlive"}`)
@@ -98,6 +105,7 @@ func TestKeepAliveConsumedSilently(t *testing.T) {
 }
 
 func TestReplyKeepAlive(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{ReplyKeepAlive: true})
 	c, _ := loggedIn(t, srv)
 	c.send(`{"mt":"KeepAlive"}`)
@@ -106,66 +114,79 @@ func TestReplyKeepAlive(t *testing.T) {
 	}
 }
 
+// TestReceivedAndWaitReceived: WaitReceived returns the messages once
+// they are there, waits for its ctx when they never come, and ends with
+// the session. In memory and fake time: "never" is a fact once everything
+// is blocked, not a guess after a pause.
 func TestReceivedAndWaitReceived(t *testing.T) {
-	srv := newServer(t, appwstest.Config{Handler: func(*appwstest.Session, appws.Message) {}})
-	c, ss := loggedIn(t, srv)
-	go func() {
-		for i := range 3 {
-			_ = c.ws.WriteMessage(websocket.TextMessage, []byte(`{"mt":"M","src":"`+string(rune('a'+i))+`"}`))
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := newMemServer(appwstest.Config{Handler: appwstest.Silent})
+		defer srv.Close()
+		c, ss := loggedIn(t, srv)
+		go func() {
+			for i := range 3 {
+				_ = c.ws.WriteMessage(websocket.TextMessage, []byte(`{"mt":"M","src":"`+string(rune('a'+i))+`"}`))
+			}
+		}()
+		msgs, err := ss.WaitReceived(ctx(t), 3)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	msgs, err := ss.WaitReceived(ctx(t), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range msgs {
-		if m.MT != "M" || m.Src != string(rune('a'+i)) || m.Session != ss.ID() {
-			t.Fatalf("message %d: %+v", i, m)
+		for i, m := range msgs {
+			if m.MT != "M" || m.Src != string(rune('a'+i)) || m.Session != ss.ID() {
+				t.Fatalf("message %d: %+v", i, m)
+			}
 		}
-	}
-	msgs[0].Raw[0] = 'X' // a copy: the record stays intact
-	if ss.Received()[0].Raw[0] != '{' {
-		t.Fatal("Received returned the record itself")
-	}
-	short, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := ss.WaitReceived(short, 4); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("WaitReceived for a message never sent: %v", err)
-	}
-	ss.Drop()
-	if _, err := ss.WaitReceived(ctx(t), 4); !errors.Is(err, appwstest.ErrSessionClosed) {
-		t.Fatalf("WaitReceived on an ended session: %v", err)
-	}
+		msgs[0].Raw[0] = 'X' // a copy: the record stays intact
+		if ss.Received()[0].Raw[0] != '{' {
+			t.Fatal("Received returned the record itself")
+		}
+		short, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if _, err := ss.WaitReceived(short, 4); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("WaitReceived for a message never sent: %v", err)
+		}
+		ss.Drop()
+		if _, err := ss.WaitReceived(ctx(t), 4); !errors.Is(err, appwstest.ErrSessionClosed) {
+			t.Fatalf("WaitReceived on an ended session: %v", err)
+		}
+	})
 }
 
 // TestSessionsInLoginOrder: NextSession hands out sessions in the order they
 // logged in (not connected), each once; Sessions lists the live ones.
 func TestSessionsInLoginOrder(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
-	a := dial(t, srv)
-	b := dial(t, srv)
-	b.login(testApp, testPassword)
-	a.login(testApp, testPassword)
-	first, second := nextSession(t, srv), nextSession(t, srv)
-	if first.ID() != 2 || second.ID() != 1 {
-		t.Fatalf("NextSession order: ids %d, %d; want 2, 1", first.ID(), second.ID())
-	}
-	if s := srv.Sessions(); len(s) != 2 || s[0] != first || s[1] != second {
-		t.Fatalf("Sessions() = %v", s)
-	}
-	short, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := srv.NextSession(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("NextSession returned a session twice: %v", err)
-	}
-	first.Drop()
-	<-first.Done()
-	if s := srv.Sessions(); len(s) != 1 || s[0] != second {
-		t.Fatalf("Sessions() after a drop = %v", s)
-	}
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := newMemServer(appwstest.Config{})
+		defer srv.Close()
+		a := dial(t, srv)
+		b := dial(t, srv)
+		b.login(testApp, testPassword)
+		a.login(testApp, testPassword)
+		first, second := nextSession(t, srv), nextSession(t, srv)
+		if first.ID() != 2 || second.ID() != 1 {
+			t.Fatalf("NextSession order: ids %d, %d; want 2, 1", first.ID(), second.ID())
+		}
+		if s := srv.Sessions(); len(s) != 2 || s[0] != first || s[1] != second {
+			t.Fatalf("Sessions() = %v", s)
+		}
+		short, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if _, err := srv.NextSession(short); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("NextSession returned a session twice: %v", err)
+		}
+		first.Drop()
+		<-first.Done()
+		if s := srv.Sessions(); len(s) != 1 || s[0] != second {
+			t.Fatalf("Sessions() after a drop = %v", s)
+		}
+	})
 }
 
 func TestPush(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	a, _ := loggedIn(t, srv)
 	b, _ := loggedIn(t, srv)
@@ -181,6 +202,7 @@ func TestPush(t *testing.T) {
 }
 
 func TestSessionSend(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	if err := ss.Send(map[string]string{"mt": "A", "s": "<&>"}); err != nil {
@@ -199,31 +221,36 @@ func TestSessionSend(t *testing.T) {
 	}
 }
 
+// TestConnections counts the connections, logged in or not, until they
+// end, whichever side ends them. In memory: once every goroutine is
+// blocked, the server has seen the client's close.
 func TestConnections(t *testing.T) {
-	srv := newServer(t, appwstest.Config{})
-	c := dial(t, srv)
-	_, ss := loggedIn(t, srv)
-	if n := srv.Connections(); n != 2 {
-		t.Fatalf("Connections() = %d, want 2", n)
-	}
-	ss.Drop()
-	<-ss.Done()
-	if n := srv.Connections(); n != 1 {
-		t.Fatalf("Connections() = %d after a drop, want 1", n)
-	}
-	c.ws.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Connections() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("connection closed by the client still counted")
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := newMemServer(appwstest.Config{})
+		defer srv.Close()
+		c := dial(t, srv)
+		_, ss := loggedIn(t, srv)
+		if n := srv.Connections(); n != 2 {
+			t.Fatalf("Connections() = %d, want 2", n)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		ss.Drop()
+		<-ss.Done()
+		if n := srv.Connections(); n != 1 {
+			t.Fatalf("Connections() = %d after a drop, want 1", n)
+		}
+		c.ws.Close()
+		synctest.Wait()
+		if n := srv.Connections(); n != 0 {
+			t.Fatalf("Connections() = %d after the client closed, want 0", n)
+		}
+	})
 }
 
 // TestCloseDropsHijackedConnections: Close returns only when every
 // connection, upgraded or not, is closed; it is idempotent.
 func TestCloseDropsHijackedConnections(t *testing.T) {
+	t.Parallel()
 	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{testApp: testPassword}})
 	c, ss := loggedIn(t, srv)
 	idle := dial(t, srv)
@@ -253,6 +280,7 @@ func TestCloseDropsHijackedConnections(t *testing.T) {
 // TestClientClose: the server answers the client's close frame with the
 // same code and ends the session.
 func TestClientClose(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, ss := loggedIn(t, srv)
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
@@ -271,6 +299,7 @@ func TestClientClose(t *testing.T) {
 }
 
 func TestPingAnswered(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, _ := loggedIn(t, srv)
 	pongs := make(chan string, 1)
@@ -293,6 +322,7 @@ func TestPingAnswered(t *testing.T) {
 // TestRecordLimitKeepsTheNewest: with RecordLimit a session keeps only the
 // newest messages for Received, while WaitReceived counts them all.
 func TestRecordLimitKeepsTheNewest(t *testing.T) {
+	t.Parallel()
 	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"app": "pw"}, RecordLimit: 3, Handler: appwstest.Silent})
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -14,6 +14,7 @@ import (
 // session key decrypted with the PBX session key, AppLogin at the target
 // with the received fields.
 func TestGetServiceLogin(t *testing.T) {
+	t.Parallel()
 	info := json.RawMessage(`{ "appobj" : "users", "x": "<\u00e9>" }`)
 	target := newServer(t, appwstest.Config{Apps: map[string]string{"users": "targetpw"}})
 	pbx := newServer(t, appwstest.Config{Services: map[string]appwstest.ServiceTarget{
@@ -67,6 +68,7 @@ func TestGetServiceLogin(t *testing.T) {
 }
 
 func TestGetServiceLoginErrors(t *testing.T) {
+	t.Parallel()
 	pbx := newServer(t, appwstest.Config{Services: map[string]appwstest.ServiceTarget{"known": {Password: "pw"}}})
 	c, _ := loggedIn(t, pbx)
 	for _, req := range []string{
@@ -92,6 +94,7 @@ func TestGetServiceLoginErrors(t *testing.T) {
 }
 
 func TestSubscribeServices(t *testing.T) {
+	t.Parallel()
 	pbx := newServer(t, appwstest.Config{Services: map[string]appwstest.ServiceTarget{
 		"b": {DN: "B", Info: json.RawMessage(`{"k":1}`)},
 		"a": {DN: "A"},
@@ -110,6 +113,7 @@ func TestSubscribeServices(t *testing.T) {
 // TestServicesAPIWithoutTargetsGoesToHandler: without Config.Services the
 // Services API is an ordinary application API (echoed by default).
 func TestServicesAPIWithoutTargetsGoesToHandler(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, appwstest.Config{})
 	c, _ := loggedIn(t, srv)
 	c.send(`{"api":"Services","mt":"GetServiceLogin","app":"x","challenge":"1"}`)

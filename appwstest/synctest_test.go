@@ -24,6 +24,7 @@ func newMemServer(cfg appwstest.Config) *appwstest.Server {
 }
 
 func TestInMemoryServerInSynctest(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{})
 		defer srv.Close()
@@ -58,6 +59,7 @@ func TestInMemoryServerInSynctest(t *testing.T) {
 }
 
 func TestInMemoryTLSServerInSynctest(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := appwstest.NewTLSServer(appwstest.Config{InMemory: true, Apps: map[string]string{testApp: testPassword}})
 		defer srv.Close()
@@ -68,7 +70,10 @@ func TestInMemoryTLSServerInSynctest(t *testing.T) {
 	})
 }
 
+// TestLoginDelayInSynctest: SetLoginDelay holds back the AppLoginResult by
+// the delay, exactly; SetLoginDelay(0) ends that.
 func TestLoginDelayInSynctest(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{})
 		defer srv.Close()
@@ -82,12 +87,19 @@ func TestLoginDelayInSynctest(t *testing.T) {
 		if d := time.Since(start); d != 3*time.Second {
 			t.Fatalf("login result after %v, want 3s", d)
 		}
+		srv.SetLoginDelay(0)
+		start = time.Now()
+		dial(t, srv).login(testApp, testPassword)
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("login after SetLoginDelay(0) took %v", d)
+		}
 	})
 }
 
 // TestBurstBlocksUntilRead: Burst returns only when the client has taken
 // every byte (a net.Pipe buffers nothing).
 func TestBurstBlocksUntilRead(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{})
 		defer srv.Close()
@@ -116,6 +128,7 @@ func TestBurstBlocksUntilRead(t *testing.T) {
 // when Stall was called still completes (the first write), but its data is
 // held back until Resume.
 func TestStallInSynctest(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{})
 		defer srv.Close()
@@ -146,6 +159,7 @@ func TestStallInSynctest(t *testing.T) {
 // TestSessionCloseClientNotReading: Close does not hang when the client
 // reads nothing: after a second the connection is dropped.
 func TestSessionCloseClientNotReading(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{})
 		defer srv.Close()
@@ -162,6 +176,7 @@ func TestSessionCloseClientNotReading(t *testing.T) {
 // TestCloseWaitsForClosingHandshake: after its close frame the server waits
 // for the client's close frame (up to a second) before closing the socket.
 func TestCloseWaitsForClosingHandshake(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{})
 		defer srv.Close()
@@ -184,6 +199,7 @@ func TestCloseWaitsForClosingHandshake(t *testing.T) {
 // does. In the bubble "no pong" is a fact once every goroutine is blocked,
 // not a guess after a sleep.
 func TestStallWithoutPings(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		srv := newMemServer(appwstest.Config{})
 		defer srv.Close()
@@ -193,12 +209,12 @@ func TestStallWithoutPings(t *testing.T) {
 		ss.Stall()
 		ping(t, c) // taken by the read in progress, held by the stall
 		synctest.Wait()
-		if n := pongs(); n != 0 {
+		if n := pongs.count(); n != 0 {
 			t.Fatalf("stalled session answered %d pings", n)
 		}
 		ss.Resume()
 		synctest.Wait()
-		if n := pongs(); n != 1 {
+		if n := pongs.count(); n != 1 {
 			t.Fatalf("%d pongs after Resume, want 1", n)
 		}
 	})

@@ -10,13 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/urltext"
 )
 
 const (
@@ -58,7 +58,7 @@ func runConnect(ctx context.Context, args []string, std stdio) int {
 	if err := checkURL(*rawURL); err != nil {
 		return usageError(fs, std, "%v", err)
 	}
-	shown := shownURL(*rawURL)
+	shown := urltext.Redacted(*rawURL)
 	pw, code, ok := needPassword(fs, *l.pwFile, std)
 	if !ok {
 		return code
@@ -123,6 +123,7 @@ func dialFailure(shown string, err error) string {
 	var (
 		le *appws.LoginError
 		he *appws.HandshakeError
+		ce *appws.ConfigError
 	)
 	// The library's errors start with "appws: connect to URL: ": the
 	// command's own prefix says as much already.
@@ -132,14 +133,43 @@ func dialFailure(shown string, err error) string {
 		return errText(le)
 	case errors.As(err, &he):
 		return "cannot connect to " + shown + ": upgrade refused: HTTP " + he.Status
-	case errors.As(err, new(*appws.ConfigError)):
-		return t
+	case errors.As(err, &ce):
+		return configText(ce)
 	case errors.Is(err, context.Canceled):
 		return "interrupted while connecting to " + shown
 	case errors.Is(err, context.DeadlineExceeded) && !strings.Contains(t, "timed out"):
 		return fmt.Sprintf("cannot connect to %s: no login within %v: %s", shown, dialTimeout, t)
 	}
 	return "cannot connect to " + shown + ": " + t
+}
+
+// optionFlags are the command-line flags of the Options fields that Dial
+// may refuse.
+var optionFlags = map[string]string{
+	"URL": "-url", "App": "-app", "Domain": "-domain", "SIP": "-sip", "GUID": "-guid",
+	"DN": "-dn", "Info": "-info", "PbxObj": "-pbxobj",
+}
+
+// configText says what is wrong with the options in terms of the command
+// line: the flag, not the Options field ("-info: must be a JSON object at
+// offset 0", not "invalid Info: info must be ...").
+func configText(ce *appws.ConfigError) string {
+	flag, ok := optionFlags[ce.Field]
+	if !ok {
+		return errText(ce)
+	}
+	msg := strings.Join(strings.Fields(ce.Msg), " ")
+	if ce.Field == "Info" {
+		msg = infoText(msg)
+	}
+	return flag + ": " + msg
+}
+
+// infoText is the library's complaint about an info object without the
+// word info it starts with, for a line that names -info already.
+func infoText(msg string) string {
+	msg = strings.TrimPrefix(msg, "info: ")
+	return strings.TrimPrefix(msg, "info ")
 }
 
 // errText is err's message on one line, without the library's "appws: "
@@ -171,15 +201,6 @@ func checkURL(raw string) error {
 		return errors.New("-url must start with ws:// or wss://, not https:// (use wss:// for the same server)")
 	}
 	return errors.New("-url must start with ws:// or wss://")
-}
-
-// shownURL returns raw for printing: without the password of its user info.
-func shownURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "the server"
-	}
-	return u.Redacted()
 }
 
 // connectSession runs the event loop of appws connect: events to stdout,
@@ -244,9 +265,6 @@ func (s *connectSession) run(ctx context.Context) int {
 			switch ev := ev.(type) {
 			case appws.ConnectComplete:
 				fmt.Fprintf(s.std.errOut, "appws connect: session %d logged in (domain %q)\n", ev.Session, ev.Domain)
-				s.c.MessageComplete()
-			case appws.Message:
-				s.c.MessageComplete()
 			case appws.SendResult:
 				results++
 				if ev.Err != nil {
@@ -261,6 +279,7 @@ func (s *connectSession) run(ctx context.Context) int {
 					lostErr = ev.Err
 				}
 			}
+			s.c.Handled(ev)
 			rearm()
 		case err := <-input:
 			input = nil

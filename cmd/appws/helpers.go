@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/wire"
@@ -22,9 +27,17 @@ type loginFlags struct {
 	app, domain, sip, guid, dn, info, pwFile *string
 }
 
+// -app is required wherever the server is: always for digest (no -url) and
+// connect (-url required); with -url only for calls and users, whose -url is
+// optional (without it they run an embedded fake). addLoginFlags tells them
+// apart by the usage of a -url flag defined before it.
 func addLoginFlags(fs *flag.FlagSet) loginFlags {
+	appUsage := "app `name` to log in to (required)"
+	if u := fs.Lookup("url"); u != nil && !strings.Contains(u.Usage, "(required)") {
+		appUsage = "app `name` to log in to (required with -url)"
+	}
 	return loginFlags{
-		app:    fs.String("app", "", "app `name` to log in to (required)"),
+		app:    fs.String("app", "", appUsage),
 		domain: fs.String("domain", "", "login domain"),
 		sip:    fs.String("sip", "", "login sip"),
 		guid:   fs.String("guid", "", "login guid"),
@@ -78,8 +91,7 @@ func runDigest(_ context.Context, args []string, std stdio) int {
 	}
 	d, err := wire.LoginFields{App: *l.app, Domain: *l.domain, SIP: *l.sip, GUID: *l.guid, DN: *l.dn, Info: json.RawMessage(*l.info)}.Digest(*challenge, pw)
 	if err != nil {
-		fmt.Fprintf(std.errOut, "appws digest: -info: %s\n", errText(err, "info"))
-		return exitFail
+		return usageError(fs, std, "-info: %s", infoText(errText(err)))
 	}
 	fmt.Fprintln(std.out, d)
 	return exitOK
@@ -113,9 +125,44 @@ func runEncrypt(_ context.Context, args []string, std stdio) int {
 }
 
 func runDecrypt(_ context.Context, args []string, std stdio) int {
-	return keyed("decrypt", "Prints hex DATA (upper or lower case) decrypted with RC4 under the key\n"+
+	var hexOut *bool
+	return keyedWith("decrypt", "Prints hex DATA (upper or lower case) decrypted with RC4 under the key\n"+
 		"seed \":\" sessionKey. RC4 is the protocol's choice and weak: use this for\n"+
-		"debugging only.", args, std, appws.Decrypt)
+		"debugging only.\n"+
+		"\n"+
+		"RC4 decrypts with any key: a wrong key or seed gives bytes, not an error.\n"+
+		"What is not UTF-8 text (or holds control characters other than tab and\n"+
+		"newline) is not printed: appws says so and exits 1. -hex prints the\n"+
+		"result in hex whatever it is.", args, std,
+		func(fs *flag.FlagSet) {
+			hexOut = fs.Bool("hex", false, "print the result as lowercase hex, text or not")
+		},
+		func(key, seed, data string) (string, error) {
+			plain, err := appws.Decrypt(key, seed, data)
+			switch {
+			case err != nil:
+				return "", err
+			case *hexOut:
+				return hex.EncodeToString([]byte(plain)), nil
+			case !isText(plain):
+				return "", errors.New("the result is not text (a wrong key or seed?); -hex prints it in hex")
+			}
+			return plain, nil
+		})
+}
+
+// isText says whether s is UTF-8 without control characters other than
+// tab, newline and carriage return: what decrypt prints as it is.
+func isText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 func runHash(_ context.Context, args []string, std stdio) int {
@@ -126,10 +173,22 @@ func runHash(_ context.Context, args []string, std stdio) int {
 // keyed runs one of the session key helpers: flags -key and -seed, one DATA
 // argument.
 func keyed(name, about string, args []string, std stdio, f func(key, seed, data string) (string, error)) int {
-	fs := newFlags(name, "[-key K] [-seed S] DATA",
+	return keyedWith(name, about, args, std, nil, f)
+}
+
+// keyedWith is keyed with flags of the command's own, which more defines.
+func keyedWith(name, about string, args []string, std stdio, more func(*flag.FlagSet), f func(key, seed, data string) (string, error)) int {
+	synopsis := "[-key K] [-seed S] DATA"
+	if more != nil {
+		synopsis = "[-key K] [-seed S] [flags] DATA"
+	}
+	fs := newFlags(name, synopsis,
 		about+"\nThe session key comes from -key or APPWS_SESSION_KEY.")
 	key := fs.String("key", "", "the session `key` (default $APPWS_SESSION_KEY)")
 	seed := fs.String("seed", "", "the `seed` (may be empty)")
+	if more != nil {
+		more(fs)
+	}
 	if code, ok := parseFlags(fs, args, 1, std); !ok {
 		return code
 	}

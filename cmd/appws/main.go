@@ -50,10 +50,20 @@
 // from -key or APPWS_SESSION_KEY.
 //
 // version prints the module version appws was built from ("(devel)" for a
-// build from a checkout) and the Go version.
+// build from a checkout), the VCS commit and whether the checkout had local
+// changes (when built from one), and the Go version.
 //
-// Exit status: 0 on success, 1 when the work failed (login refused, server
-// unreachable, bad input to a helper), 2 for a usage error.
+// Exit status:
+//
+//	0  success
+//	1  the work failed: the server was unreachable or refused the login, the
+//	   connection was lost, an input line was not sent, a file could not be
+//	   read, or a helper's DATA could not be processed (not hex; decrypts
+//	   to bytes that are not text)
+//	2  the command line is wrong: an unknown command or flag, a required
+//	   flag, argument or password missing, or a flag value of the wrong form
+//	   (a -url that is not ws:// or wss://, an -info that is not a JSON
+//	   object); one line on stderr says what, and where the help is
 package main
 
 import (
@@ -132,8 +142,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	c, ok := lookup(name)
 	if !ok {
-		fmt.Fprintf(std.errOut, "appws: unknown command %q\n", name)
-		usage(std.errOut)
+		fmt.Fprintf(std.errOut, "appws: unknown command %q (see 'appws help')\n", name)
 		return exitUsage
 	}
 	return c.run(ctx, rest, std)
@@ -157,23 +166,47 @@ func runHelp(ctx context.Context, args []string, std stdio) int {
 }
 
 func runVersion(_ context.Context, args []string, std stdio) int {
-	fs := newFlags("version", "", "Prints the version of appws (the module version it was built from,\n"+
-		"\"(devel)\" for a build from a checkout) and of the Go toolchain that built it.")
+	fs := newFlags("version", "", "Prints the version of appws: the module version it was built from (a tag\n"+
+		"such as v0.1.0 for \"go install ...@v0.1.0\", \"(devel)\" for a build from a\n"+
+		"checkout), the VCS commit and \"modified\" when built from a checkout with\n"+
+		"local changes, and the Go toolchain that built it, in one line:\n"+
+		"\n"+
+		"  appws VERSION [commit REVISION [modified]] GOVERSION GOOS/GOARCH")
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
-	fmt.Fprintf(std.out, "appws %s %s %s/%s\n", moduleVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	bi, _ := debug.ReadBuildInfo()
+	fmt.Fprintln(std.out, versionLine(bi))
 	return exitOK
 }
 
-// moduleVersion returns the version of the main module from the build
-// information: a tag for "go install ...@v1.2.3", "(devel)" for a build from
-// a checkout or when there is no build information.
-func moduleVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+// versionLine says what appws was built from: "appws VERSION [commit REV
+// [modified]] GOVERSION GOOS/GOARCH". bi is the build information (nil when
+// the binary has none): the main module's version, and the VCS settings
+// that "go build" records in a checkout (vcs.revision, vcs.modified).
+func versionLine(bi *debug.BuildInfo) string {
+	version, revision, modified := "(devel)", "", false
+	if bi != nil {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				revision = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
 	}
-	return "(devel)"
+	line := "appws " + version
+	if revision != "" {
+		line += " commit " + revision
+		if modified {
+			line += " modified"
+		}
+	}
+	return fmt.Sprintf("%s %s %s/%s", line, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func lookup(name string) (command, bool) {
@@ -200,13 +233,20 @@ Commands:
 Without a command appws runs the demo. "appws help COMMAND" or
 "appws COMMAND -h" shows a command's flags.
 
-Passwords never go on the command line of connect, digest and sessionkey:
-they come from -password-file FILE or the environment. serve takes each
-app's password from APPWS_PASSWORD, NAME=env:VAR or NAME=@FILE.
+Passwords never go on the command line of connect, calls, users, digest and
+sessionkey: they come from -password-file FILE or the environment. serve
+takes each app's password from -app NAME (APPWS_PASSWORD), NAME=env:VAR,
+NAME=@FILE or NAME=PASSWORD (which shows in the process list: only for
+throwaway passwords).
 
 Environment:
-  APPWS_PASSWORD     the app password (connect, digest, sessionkey, serve)
+  APPWS_PASSWORD     the app password (connect, calls, users, digest, sessionkey, serve)
   APPWS_SESSION_KEY  the session key for encrypt/decrypt/hash
+
+Exit status: 0 success; 1 the work failed (server unreachable, login
+refused, connection lost, input not sent, a file unreadable, DATA a helper
+cannot process); 2 the command line is wrong (unknown command or flag,
+something required missing, a flag value of the wrong form).
 `)
 }
 
@@ -230,8 +270,8 @@ func newFlags(name, synopsis, about string) *flag.FlagSet {
 
 // parseFlags parses args into fs. It returns false and the exit status when
 // the command must stop: -h prints the usage on stdout (exit 0), a bad flag
-// prints the error and the usage on stderr (exit 2). maxArgs limits the
-// positional arguments (-1: any number).
+// prints one line on stderr, the error and where the help is (exit 2).
+// maxArgs limits the positional arguments (-1: any number).
 func parseFlags(fs *flag.FlagSet, args []string, maxArgs int, std stdio) (int, bool) {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -248,12 +288,17 @@ func parseFlags(fs *flag.FlagSet, args []string, maxArgs int, std stdio) (int, b
 	return exitOK, true
 }
 
-// usageError reports a usage error with the command's usage on stderr and
-// returns exit status 2.
+// usageError reports a usage error on stderr in one line, with the
+// command's prefix like every other line of appws and where its help is
+// ("appws connect: -url and -app are required (see 'appws help
+// connect')"), and returns exit status 2. The whole usage is one command
+// away; printed here it would bury the one line that matters.
 func usageError(fs *flag.FlagSet, std stdio, format string, args ...any) int {
-	fmt.Fprintf(std.errOut, "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
-	fs.SetOutput(std.errOut)
-	fs.Usage()
+	help := "appws help"
+	if name := strings.TrimPrefix(fs.Name(), "appws "); name != "help" {
+		help += " " + name
+	}
+	fmt.Fprintf(std.errOut, "%s: %s (see '%s')\n", fs.Name(), fmt.Sprintf(format, args...), help)
 	return exitUsage
 }
 

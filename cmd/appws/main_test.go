@@ -2,47 +2,39 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"io"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/internal/testutil"
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// safeBuffer is a bytes.Buffer that may be read while run writes to it.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// safeBuffer is what run writes to while a test reads it (calls_test.go
+// names it so too).
+type safeBuffer = testutil.Buffer
 
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// waitTimeout bounds a wait for what should come: only a broken test waits
+// that long.
+const waitTimeout = 30 * time.Second
 
 // runCmd runs the command in-process and returns its exit status, stdout and
 // stderr.
@@ -89,6 +81,7 @@ func jsonLines(t *testing.T, out string) []map[string]any {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args   []string
 		code   int
@@ -110,8 +103,8 @@ func TestUsage(t *testing.T) {
 		if code != tc.code || !strings.Contains(stdout, tc.stdout) || !strings.Contains(stderr, tc.stderr) {
 			t.Errorf("appws %v: exit %d, want %d with %q on stdout and %q on stderr", tc.args, code, tc.code, tc.stdout, tc.stderr)
 		}
-		if tc.code == exitUsage && !strings.Contains(stderr, "Usage:") {
-			t.Errorf("appws %v: no usage on stderr", tc.args)
+		if tc.code == exitUsage && (strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "(see 'appws help")) {
+			t.Errorf("appws %v: stderr %q, want one line that says where the help is", tc.args, stderr)
 		}
 	}
 }
@@ -132,6 +125,7 @@ closed      cleanly, 0 undelivered messages dropped
 `
 
 func TestDemoOutputIsTheSameEveryRun(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{nil, {"demo"}, {"demo"}} {
 		code, stdout, stderr := runCmd(t, t.Context(), nil, args...)
 		if code != exitOK {
@@ -144,6 +138,7 @@ func TestDemoOutputIsTheSameEveryRun(t *testing.T) {
 }
 
 func TestConnectRoundTripsJSONLines(t *testing.T) {
+	t.Parallel()
 	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"echo": "s3cret"}, Domain: "example.com"})
 	defer srv.Close()
 	stdin := strings.NewReader("{\"mt\":\"Ping\",\"src\":\"a\"}\n\n  {\"mt\":\"GetThing\",\"api\":\"Test\"}  \n")
@@ -346,14 +341,13 @@ func TestConnectReconnects(t *testing.T) {
 	}
 }
 
-// waitFor waits until b holds s.
+// waitFor waits until b holds s: every write to b wakes it.
 func waitFor(t *testing.T, b *safeBuffer, s string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(b.String(), s); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s in %q", s, b.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	if held, err := b.WaitFor(ctx, s); err != nil {
+		t.Fatalf("no %s in %q: %v", s, held, err)
 	}
 }
 
@@ -400,6 +394,7 @@ func serverCertPEM(t *testing.T, srv *appwstest.Server) string {
 }
 
 func TestServeAcceptsLogin(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	outR, outW := io.Pipe()
@@ -451,48 +446,13 @@ func TestServeAcceptsLogin(t *testing.T) {
 	}
 }
 
-// vectors are the test vectors of the protocol.
-type vectors struct {
-	Digest []struct {
-		App, Domain, SIP, GUID, DN, Info, Challenge, Password, Digest string
-	}
-	SessionKey struct {
-		Challenge, Password, Key string
-	} `json:"session_key"`
-	Crypto []struct {
-		SessionKey string `json:"session_key"`
-		Seed       string
-		Data       string
-		Encrypt    string
-		Hash       string
-	}
-}
-
-func loadVectors(t *testing.T) vectors {
-	t.Helper()
-	var v vectors
-	for _, path := range []string{"../../testdata/appwebsocket.json", "../../wire/testdata/digest.json"} {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(v.Digest) == 0 || len(v.Crypto) == 0 {
-		t.Fatal("no vectors")
-	}
-	return v
-}
-
 func TestDigestPrintsVector(t *testing.T) {
 	unsetEnv(t, "APPWS_PASSWORD")
-	for _, v := range loadVectors(t).Digest {
+	for _, v := range testutil.LoadVectors(t).Digest {
 		args := []string{"digest", "-app", v.App, "-domain", v.Domain, "-sip", v.SIP, "-guid", v.GUID,
 			"-dn", v.DN, "-challenge", v.Challenge, "-password-file", passwordFile(t, v.Password)}
-		if v.Info != "" {
-			args = append(args, "-info", v.Info)
+		if v.Info != nil {
+			args = append(args, "-info", *v.Info)
 		}
 		code, stdout, _ := runCmd(t, t.Context(), nil, args...)
 		if code != exitOK || stdout != v.Digest+"\n" {
@@ -505,7 +465,7 @@ func TestDigestPrintsVector(t *testing.T) {
 }
 
 func TestSessionKeyPrintsVector(t *testing.T) {
-	v := loadVectors(t).SessionKey
+	v := testutil.LoadVectors(t).SessionKey
 	t.Setenv("APPWS_PASSWORD", v.Password)
 	code, stdout, _ := runCmd(t, t.Context(), nil, "sessionkey", "-challenge", v.Challenge)
 	if code != exitOK || stdout != v.Key+"\n" {
@@ -514,7 +474,7 @@ func TestSessionKeyPrintsVector(t *testing.T) {
 }
 
 func TestEncryptDecryptHash(t *testing.T) {
-	for _, v := range loadVectors(t).Crypto {
+	for _, v := range testutil.LoadVectors(t).Crypto {
 		code, enc, _ := runCmd(t, t.Context(), nil, "encrypt", "-key", v.SessionKey, "-seed", v.Seed, v.Data)
 		if code != exitOK || enc != v.Encrypt+"\n" {
 			t.Errorf("encrypt %q: exit %d, %q; want %s", v.Data, code, enc, v.Encrypt)
@@ -536,6 +496,7 @@ func TestEncryptDecryptHash(t *testing.T) {
 }
 
 func TestServeListenAddressInUse(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -584,6 +545,7 @@ func dialServe(t *testing.T, u, app, pw string) *appws.Client {
 }
 
 func TestServeStopClosesSessionsWithGoingAway(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	u, exit, _ := startServe(t, ctx, "-app", "a=pw")
@@ -639,7 +601,6 @@ func TestServeRefusesEmptyOrMissingPasswords(t *testing.T) {
 		{"a=env:APPWS_TEST_EMPTY", `app "a": the password from $APPWS_TEST_EMPTY is empty`},
 		{"a=env:APPWS_TEST_UNSET", `app "a": environment variable APPWS_TEST_UNSET is not set`},
 		{"a", `app "a": no =PASSWORD and APPWS_PASSWORD is not set`},
-		{"a=@" + filepath.Join(t.TempDir(), "none"), `app "a": password file: `},
 		{"=s3cret", "no app name"},
 	} {
 		code, stdout, stderr := runCmd(t, t.Context(), nil, "serve", "-app", tc.app)
@@ -650,9 +611,16 @@ func TestServeRefusesEmptyOrMissingPasswords(t *testing.T) {
 			t.Errorf("-app %s: the password is in the error", tc.app)
 		}
 	}
+	// A file that cannot be read is not a usage error: the work failed.
+	missing := "a=@" + filepath.Join(t.TempDir(), "none")
+	code, _, stderr := runCmd(t, t.Context(), nil, "serve", "-app", missing)
+	if code != exitFail || !strings.HasPrefix(stderr, `appws serve: -app: app "a": password file: `) {
+		t.Errorf("-app %s: exit %d, stderr %q; want %d", missing, code, stderr, exitFail)
+	}
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
+	t.Parallel()
 	for _, c := range commands() {
 		code, stdout, stderr := runCmd(t, t.Context(), nil, "help", c.name)
 		if code != exitOK || !strings.HasPrefix(stdout, "Usage: appws "+c.name) || stderr != "" {
@@ -666,6 +634,7 @@ func TestHelpForEveryCommand(t *testing.T) {
 }
 
 func TestHelpTextsNameTheRightAlgorithm(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		cmd       string
 		want, not string
@@ -692,26 +661,200 @@ func TestErrorsHaveOnePrefix(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
+		code int
 	}{
-		{[]string{"decrypt", "-key", "k", "xyz"}, "appws decrypt: data is not a hex string of even length\n"},
-		{[]string{"digest", "-app", "a", "-challenge", "c", "-info", `{"a":1,"a":2}`}, "appws digest: -info: duplicate key at offset 10\n"},
+		{[]string{"decrypt", "-key", "k", "xyz"}, "appws decrypt: data is not a hex string of even length\n", exitFail},
+		{[]string{"digest", "-app", "a", "-challenge", "c", "-info", `{"a":1,"a":2}`},
+			"appws digest: -info: duplicate key at offset 10 (see 'appws help digest')\n", exitUsage},
 	} {
 		code, _, stderr := runCmd(t, t.Context(), nil, tc.args...)
-		if code != exitFail || stderr != tc.want {
-			t.Errorf("appws %v: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
+		if code != tc.code || stderr != tc.want {
+			t.Errorf("appws %v: exit %d, stderr %q; want %d, %q", tc.args, code, stderr, tc.code, tc.want)
 		}
 	}
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		code, stdout, _ := runCmd(t, t.Context(), nil, args...)
 		fields := strings.Fields(stdout)
-		if code != exitOK || len(fields) != 4 || fields[0] != "appws" || fields[2] != runtime.Version() {
-			t.Errorf("appws %v: exit %d, %q; want appws VERSION %s GOOS/GOARCH", args, code, stdout, runtime.Version())
+		if code != exitOK || len(fields) < 4 || fields[0] != "appws" || fields[len(fields)-2] != runtime.Version() {
+			t.Errorf("appws %v: exit %d, %q; want appws VERSION ... %s GOOS/GOARCH", args, code, stdout, runtime.Version())
 		}
 	}
-	if v := moduleVersion(); v != "(devel)" && !strings.HasPrefix(v, "v") {
-		t.Errorf("module version %q", v)
+}
+
+// TestVersionLine: the version line has the module version, and the VCS
+// commit and whether the checkout was modified when the build recorded
+// them.
+func TestVersionLine(t *testing.T) {
+	t.Parallel()
+	tail := " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+	const rev = "4997ae85ffee17b5329059b9edab79b7a748709f"
+	vcs := func(modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev},
+			{Key: "vcs.time", Value: "2026-12-05T09:21:10Z"}, {Key: "vcs.modified", Value: modified}}
+	}
+	for _, tc := range []struct {
+		name string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"no build information", nil, "appws (devel)"},
+		{"no version, no VCS", &debug.BuildInfo{}, "appws (devel)"},
+		{"installed at a tag", &debug.BuildInfo{Main: debug.Module{Version: "v0.1.0"}}, "appws v0.1.0"},
+		{"a clean checkout", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs("false")},
+			"appws (devel) commit " + rev},
+		{"a modified checkout", &debug.BuildInfo{Main: debug.Module{Version: "v0.1.1-0.20261205092110-4997ae85ffee+dirty"}, Settings: vcs("true")},
+			"appws v0.1.1-0.20261205092110-4997ae85ffee+dirty commit " + rev + " modified"},
+	} {
+		if got := versionLine(tc.bi); got != tc.want+tail {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want+tail)
+		}
+	}
+}
+
+// TestVersionOfABuildFromACheckout builds appws as a user does in a
+// checkout and checks that it prints the commit git has checked out, and
+// "modified" exactly when git sees changes. Go records no VCS information
+// in a git worktree (where .git is a file), nor without git: then it skips.
+func TestVersionOfABuildFromACheckout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	t.Parallel()
+	if fi, err := os.Stat(filepath.Join("..", "..", ".git")); err != nil || !fi.IsDir() {
+		t.Skip("not in a git checkout with a .git directory: go build records no commit here")
+	}
+	git := func(args ...string) string {
+		out, err := exec.Command("git", args...).Output()
+		if err != nil {
+			t.Skipf("git %s: %v", strings.Join(args, " "), err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	head := git("rev-parse", "HEAD")
+	dirty := git("status", "--porcelain") != ""
+	bin := filepath.Join(t.TempDir(), "appws")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatalf("appws version: %v", err)
+	}
+	line := strings.TrimSpace(string(out))
+	if !strings.Contains(line, " commit "+head) {
+		t.Errorf("appws version = %q, want the commit %s", line, head)
+	}
+	if got := strings.Contains(line, " modified "); got != dirty {
+		t.Errorf("appws version = %q: modified %v, git status says %v", line, got, dirty)
+	}
+}
+
+// TestFlagErrorsAreOneLine: a flag error prints one line, the cause and
+// where the help is, not the command's whole usage, and exits 2; so does
+// an unknown command.
+func TestFlagErrorsAreOneLine(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands() {
+		code, stdout, stderr := runCmd(t, t.Context(), nil, c.name, "-nonsense")
+		want := "appws " + c.name + ": flag provided but not defined: -nonsense (see 'appws help " + c.name + "')\n"
+		if c.name == "help" {
+			want = "appws help: flag provided but not defined: -nonsense (see 'appws help')\n"
+		}
+		if code != exitUsage || stdout != "" || stderr != want {
+			t.Errorf("appws %s -nonsense: exit %d, stderr %q; want %d and %q", c.name, code, stderr, exitUsage, want)
+		}
+	}
+	code, _, stderr := runCmd(t, t.Context(), nil, "nonsense")
+	if want := "appws: unknown command \"nonsense\" (see 'appws help')\n"; code != exitUsage || stderr != want {
+		t.Errorf("appws nonsense: exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, want)
+	}
+}
+
+// TestAppRequiredOnlyWithURL: the help of calls and users, which run an
+// embedded fake without -url, says -app is required with -url; connect and
+// digest, which always need it, say it is required.
+func TestAppRequiredOnlyWithURL(t *testing.T) {
+	t.Parallel()
+	for cmd, want := range map[string]string{
+		"calls": "(required with -url)", "users": "(required with -url)",
+		"connect": "(required)", "digest": "(required)",
+	} {
+		_, stdout, _ := runCmd(t, t.Context(), nil, "help", cmd)
+		_, after, _ := strings.Cut(stdout, "  -app name\n")
+		usage, _, _ := strings.Cut(after, "\n")
+		if !strings.HasSuffix(usage, want) {
+			t.Errorf("appws help %s: -app %q, want it to end in %q", cmd, strings.TrimSpace(usage), want)
+		}
+	}
+}
+
+// TestHelpShowsEveryServePasswordForm: the top-level help lists all four
+// ways serve takes an app's password.
+func TestHelpShowsEveryServePasswordForm(t *testing.T) {
+	t.Parallel()
+	_, stdout, _ := runCmd(t, t.Context(), nil, "help")
+	for _, form := range []string{"-app NAME (APPWS_PASSWORD)", "NAME=env:VAR", "NAME=@FILE", "NAME=PASSWORD"} {
+		if !strings.Contains(stdout, form) {
+			t.Errorf("appws help does not mention serve's %s", form)
+		}
+	}
+}
+
+// TestDecryptRefusesWhatIsNotText: decrypting with a wrong key gives bytes
+// that are not text: decrypt says so on stderr and exits 1, printing
+// nothing; -hex prints them in hex, and the right key's text as hex too.
+func TestDecryptRefusesWhatIsNotText(t *testing.T) {
+	t.Parallel()
+	const key, seed, text = "0123456789abcdef", "seed", "Hello, AppWebsocket!"
+	enc := appws.Encrypt(key, seed, text)
+	code, stdout, stderr := runCmd(t, t.Context(), nil, "decrypt", "-key", "wrong-key", "-seed", seed, enc)
+	if code != exitFail || stdout != "" || !strings.HasPrefix(stderr, "appws decrypt: the result is not text") {
+		t.Errorf("decrypt with a wrong key: exit %d, stdout %q, stderr %q; want exit 1 and nothing printed", code, stdout, stderr)
+	}
+	wrong, err := appws.Decrypt("wrong-key", seed, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = runCmd(t, t.Context(), nil, "decrypt", "-key", "wrong-key", "-seed", seed, "-hex", enc)
+	if want := hex.EncodeToString([]byte(wrong)) + "\n"; code != exitOK || stdout != want {
+		t.Errorf("decrypt -hex with a wrong key: exit %d, %q; want %q", code, stdout, want)
+	}
+	code, stdout, _ = runCmd(t, t.Context(), nil, "decrypt", "-key", key, "-seed", seed, "-hex", enc)
+	if want := hex.EncodeToString([]byte(text)) + "\n"; code != exitOK || stdout != want {
+		t.Errorf("decrypt -hex: exit %d, %q; want %q", code, stdout, want)
+	}
+	for _, s := range []string{text, "tab\tnew line\r\n", "Grüße, 日本"} {
+		if !isText(s) {
+			t.Errorf("isText(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"\x00", "a\x1bb", "\xff\xfe", "\u0085"} {
+		if isText(s) {
+			t.Errorf("isText(%q) = true", s)
+		}
+	}
+}
+
+// TestBadInfoNamesTheFlag: an -info that is not a JSON object is reported
+// as a problem of -info (not of the library's "Info" field), as a usage
+// error, by every command that takes it.
+func TestBadInfoNamesTheFlag(t *testing.T) {
+	t.Setenv("APPWS_PASSWORD", "pw")
+	for _, args := range [][]string{
+		{"connect", "-url", "ws://127.0.0.1:1/x", "-app", "a"},
+		{"calls", "-url", "ws://127.0.0.1:1/x", "-app", "a"},
+		{"users", "-url", "ws://127.0.0.1:1/x", "-app", "a"},
+		{"digest", "-challenge", "c", "-app", "a"},
+	} {
+		code, _, stderr := runCmd(t, t.Context(), nil, append(args, "-info", "[1]")...)
+		if code != exitUsage || !strings.Contains(stderr, "appws "+args[0]+": -info: must be a JSON object") ||
+			strings.Contains(stderr, "invalid Info") {
+			t.Errorf("appws %s -info [1]: exit %d, stderr %q; want %d and a line about -info", args[0], code, stderr, exitUsage)
+		}
 	}
 }

@@ -57,7 +57,13 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
-	if appErr != nil {
+	var unreadable *readError
+	switch {
+	case errors.As(appErr, &unreadable):
+		// The command line is right; the file is not there for it.
+		fmt.Fprintf(std.errOut, "appws serve: -app: %v\n", appErr)
+		return exitFail
+	case appErr != nil:
 		return usageError(fs, std, "-app: %v", appErr)
 	}
 	if len(apps) == 0 {
@@ -74,7 +80,7 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintf(std.errOut, "appws serve: cannot listen on %s: %v\n", *listen, err)
-		return 1
+		return exitFail
 	}
 
 	srv := appwstest.NewServer(appwstest.Config{
@@ -140,7 +146,7 @@ func appPassword(v string) (name, pw string, err error) {
 		from = spec[1:]
 		b, err := os.ReadFile(spec[1:])
 		if err != nil {
-			return "", "", fmt.Errorf("app %q: password file: %w", name, err)
+			return "", "", &readError{fmt.Errorf("app %q: password file: %w", name, err)}
 		}
 		pw = strings.TrimRight(string(b), "\r\n")
 	default:
@@ -152,6 +158,12 @@ func appPassword(v string) (name, pw string, err error) {
 	}
 	return name, pw, nil
 }
+
+// readError is a password file that cannot be read: exit status 1, not a
+// usage error.
+type readError struct{ error }
+
+func (e *readError) Unwrap() error { return e.error }
 
 // watchSessions logs the end of every session that logged in (the server
 // itself logs the login) until ctx ends.
