@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -601,5 +602,39 @@ func TestStateAndKindNames(t *testing.T) {
 		if k.String() != want {
 			t.Errorf("Kind %d: %q, want %q", int(k), k.String(), want)
 		}
+	}
+}
+
+// TestConcurrentUse: Handle on the event loop, Sync, Pending and the
+// accessors on other goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	m := rcc.New(rcc.Config{})
+	m.Handle(appws.ConnectComplete{Session: 1})
+	done := make(chan struct{})
+	var sent int
+	go func() {
+		defer close(done)
+		r := &recorder{}
+		for range 200 {
+			if err := m.Sync(context.Background(), r); err != nil {
+				t.Error(err)
+			}
+			m.Pending()
+			m.Users()
+			m.Calls()
+			m.UserHandle("g1")
+		}
+		sent = len(r.sent)
+	}()
+	for i := range 200 {
+		s := strconv.Itoa(i)
+		m.Handle(msg(1, `{"api":"RCC","mt":"UserInfo","src":"rcc-init-1","guid":"g`+s+`","cn":"u`+s+`"}`))
+		m.Handle(msg(1, `{"api":"RCC","mt":"CallInfo","src":"rcc-user-1","user":1,"call":`+strconv.Itoa(i+1)+`,"state":1}`))
+	}
+	<-done
+	r := &recorder{}
+	if err := m.Sync(context.Background(), r); err != nil || sent+len(r.sent) != 201 {
+		t.Fatalf("sent %d+%d messages, want Initialize and 200 UserInitialize (%v)", sent, len(r.sent), err)
 	}
 }

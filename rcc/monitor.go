@@ -261,7 +261,7 @@ type userInfoMsg struct {
 
 func (m *Monitor) userInfoLocked(msg appws.Message, out []Change) []Change {
 	var ui userInfoMsg
-	if err := msg.Decode(&ui); err != nil {
+	if err := decode(msg, &ui); err != nil {
 		return m.invalid(out, msg, "undecodable: "+err.Error())
 	}
 	key := ui.User.Key()
@@ -379,7 +379,7 @@ func (m *Monitor) userInitResultLocked(msg appws.Message, out []Change) []Change
 	m.awaiting--
 	us.init = failed
 	var r userInitResult
-	if err := msg.Decode(&r); err != nil {
+	if err := decode(msg, &r); err != nil {
 		return m.invalid(out, msg, "undecodable: "+err.Error())
 	}
 	if e := resultError("UserInitialize", &r.resultFields); e != nil {
@@ -435,7 +435,7 @@ func (ci *callInfoMsg) ends() bool {
 
 func (m *Monitor) callInfoLocked(msg appws.Message, out []Change) []Change {
 	var ci callInfoMsg
-	if err := msg.Decode(&ci); err != nil {
+	if err := decode(msg, &ci); err != nil {
 		return m.invalid(out, msg, "undecodable: "+err.Error())
 	}
 	if ci.Call == 0 {
@@ -515,7 +515,7 @@ type pbxCallMsg struct {
 // (RCC.htm's Initialize calls them CallDelete once: both are taken).
 func (m *Monitor) pbxCallLocked(msg appws.Message, out []Change) []Change {
 	var pm pbxCallMsg
-	if err := msg.Decode(&pm); err != nil {
+	if err := decode(msg, &pm); err != nil {
 		return m.invalid(out, msg, "undecodable: "+err.Error())
 	}
 	if pm.Call == 0 {

@@ -205,7 +205,7 @@ func (f *Fake) handle(ss *appwstest.Session, m appws.Message, next func(*appwste
 		devs := []device{}
 		if u := f.userLocked(req.CN); u != nil {
 			for _, d := range u.Devices {
-				devs = append(devs, device{d.HW, d.Text})
+				devs = append(devs, device(d))
 			}
 		}
 		send(ss, devicesResult{result: reply, Devices: devs})
