@@ -229,6 +229,12 @@ func TestInvalidMessages(t *testing.T) {
 	if _, ok := m.UserHandle("b2"); ok {
 		t.Error("bob has a handle")
 	}
+	// An InitializeResult with an error (say, calls mode on an object that
+	// is not an App object) ends the list all the same.
+	m2 := rcc.New(rcc.Config{Calls: true})
+	m2.Handle(appws.ConnectComplete{Session: 1})
+	expectKinds(t, feed(m2, `{"api":"RCC","mt":"InitializeResult","src":"rcc-init-1","error":"not allowed"}`),
+		"invalid: rcc: Initialize: not allowed\nsynced\n")
 	if len(m.Users()) != 3 || len(m.Calls()) != 0 {
 		t.Errorf("users %v calls %v", m.Users(), m.Calls())
 	}
@@ -363,8 +369,10 @@ callEnded trunk 12 connected r-conn
 	if _, ok := m.UserHandle("a1"); ok {
 		t.Fatal("a user handle in calls mode")
 	}
-	// A lost session ends the calls left.
+	// A user removed keeps its calls in this mode; a lost session ends
+	// the calls left.
 	feed(m, `{"api":"RCC","mt":"CallAdd","cn":"alice","guid":"a1","call":15,"state":5}`)
+	expectKinds(t, feed(m, `{"api":"RCC","mt":"UserInfo","update":"del","guid":"a1","cn":"alice"}`), "userRemoved alice\n")
 	expectKinds(t, m.Handle(appws.Disconnected{Session: 1}), "callEnded alice 15 connected  lost\n")
 }
 
