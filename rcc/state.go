@@ -3,12 +3,13 @@ package rcc
 import "strconv"
 
 // State is the phase of a call: the low four bits (mask 0xF) of the
-// CallInfo "state" bit field, as the PBX SOAP API's state table defines
-// them (RCC.htm says only "state:integer"; RCC is built on the SOAP API).
+// "state" bit field of CallInfo and CallAdd, as the PBX SOAP API's state
+// table defines them and RCC.htm's CallAdd lists them (build 132455).
 type State int
 
 // The call phases of the state table.
 const (
+	StateInit      State = 0 // init (CallAdd)
 	StateSetup     State = 1 // setup
 	StateSetupAck  State = 2 // setup-ack: overlap dialing
 	StateCallProc  State = 3 // call-proc: the call proceeds
@@ -20,6 +21,7 @@ const (
 )
 
 var stateNames = [...]string{
+	StateInit:      "init",
 	StateSetup:     "setup",
 	StateSetupAck:  "setup-ack",
 	StateCallProc:  "call-proc",
@@ -33,7 +35,7 @@ var stateNames = [...]string{
 // String returns the state's name as in the state table ("alert",
 // "connected", ...), or "state(N)" for a value the table does not define.
 func (s State) String() string {
-	if s > 0 && int(s) < len(stateNames) {
+	if s >= 0 && int(s) < len(stateNames) {
 		return stateNames[s]
 	}
 	return "state(" + strconv.Itoa(int(s)) + ")"
@@ -46,9 +48,9 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 type Direction int
 
 // The directions. The PBX API is PBX-centric: the state table's "outbound"
-// bit (0x80) marks a call from the PBX to the user's device, which is an
-// Incoming call for the user; without it the user's device placed the call
-// (Outgoing).
+// bit (0x80; CallAdd's "add 128 for outgoing") marks a call from the PBX to
+// the user's device, which is an Incoming call for the user; without it the
+// user's device placed the call (Outgoing).
 const (
 	Outgoing Direction = 0
 	Incoming Direction = 1
@@ -71,13 +73,18 @@ const (
 	bitToDevice   = 0x80  // "outbound": from the PBX to the device
 	bitHold       = 0x100 // the user put the call on hold
 	bitHeldByPeer = 0x200 // the peer put the call on hold
+	bitWaiting    = 0x400 // a waiting call (CallAdd, build 132455)
 )
 
-// decodeState splits the CallInfo "state" bit field.
-func decodeState(raw int) (State, Direction, bool, bool) {
-	d := Outgoing
+// setState sets c's state from the "state" bit field.
+func (c *Call) setState(raw int) {
+	c.RawState = raw
+	c.State = State(raw & stateMask)
+	c.Direction = Outgoing
 	if raw&bitToDevice != 0 {
-		d = Incoming
+		c.Direction = Incoming
 	}
-	return State(raw & stateMask), d, raw&bitHold != 0, raw&bitHeldByPeer != 0
+	c.Hold = raw&bitHold != 0
+	c.HeldByPeer = raw&bitHeldByPeer != 0
+	c.Waiting = raw&bitWaiting != 0
 }

@@ -10,17 +10,22 @@ import (
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
 	"github.com/appwebsocket/appws/rcc"
+	"github.com/appwebsocket/appws/rcc/rcctest"
 )
 
-// appws calls: the RCC Monitor of package rcc, its changes printed as JSON
-// lines. Without -url it runs against appwstest's RCC fake, which a script
-// here makes calls come and go on.
+// appws calls: the RCC Monitor of package rcc, each change printed as its
+// JSON. Without -url it runs against the fake PBX of package rcctest,
+// which a script here makes calls come and go on.
 
 func runCalls(ctx context.Context, args []string, std stdio) int {
 	fs := newFlags("calls", "[-url URL -app NAME [flags]]",
-		"Monitors the calls of a PBX's users with the RCC API and prints one JSON line\n"+
-			"per change: {\"change\":\"userAdded\"|\"userChanged\"|\"userRemoved\"|\"usersComplete\"|\n"+
-			"\"callAdded\"|\"callChanged\"|\"callEnded\",...}. Status goes to stderr.\n"+
+		"Monitors the calls of a PBX's users with the RCC API and prints every change\n"+
+			"of package rcc as one JSON line: {\"kind\":\"userAdded\"|\"userChanged\"|\"userRemoved\"|\n"+
+			"\"userWatched\"|\"callAdded\"|\"callChanged\"|\"callEnded\"|\"synced\"|\"invalid\",\n"+
+			"\"session\":N,\"user\":{...},\"call\":{...},...}. Status goes to stderr.\n"+
+			"\n"+
+			"-calls-mode follows every call of the PBX (Initialize with calls:true, App\n"+
+			"objects only) instead of one UserInitialize per user.\n"+
 			"\n"+
 			"With -url it logs in to a PBX app object enabled for RCC (the password from\n"+
 			"-password-file or APPWS_PASSWORD) and runs until Ctrl-C, reconnecting after a\n"+
@@ -30,6 +35,7 @@ func runCalls(ctx context.Context, args []string, std stdio) int {
 	l := addLoginFlags(fs)
 	pbxObj := fs.String("pbxobj", "", "login pbxObj (not covered by the digest)")
 	grp := fs.Bool("grp", false, "Initialize with grp: the users of the object's groups")
+	callsMode := fs.Bool("calls-mode", false, "Initialize with calls: every call of the PBX (CallAdd/CallUpdate/CallDel), no UserInitialize")
 	caCert := fs.String("cacert", "", "trust the CA certificates in PEM `FILE` (besides the system's)")
 	insecure := fs.Bool("insecure", false, "do not verify the server's certificate (DANGEROUS)")
 	step := fs.Duration("step", 300*time.Millisecond, "the fake's `pause` between two call events")
@@ -37,7 +43,7 @@ func runCalls(ctx context.Context, args []string, std stdio) int {
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
-	cfg := rcc.Config{Grp: *grp}
+	cfg := rcc.Config{Grp: *grp, Calls: *callsMode}
 	if *url == "" {
 		if *l.app != "" {
 			return usageError(fs, std, "-app needs -url")
@@ -79,7 +85,7 @@ func runCalls(ctx context.Context, args []string, std stdio) int {
 // changes to stdout. It closes the client when ctx ends or stop is closed,
 // and returns when the client ended.
 func monitorCalls(ctx context.Context, c *appws.Client, cfg rcc.Config, stop <-chan struct{}, std stdio) int {
-	m := rcc.NewMonitor(cfg)
+	m := rcc.New(cfg)
 	// Sends wait for room in the send queue only; Close releases them.
 	sendCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -104,21 +110,14 @@ func monitorCalls(ctx context.Context, c *appws.Client, cfg rcc.Config, stop <-c
 				return exitOK
 			}
 			for _, ch := range m.Handle(ev) {
-				if line := changeLine(ch); line != nil {
-					std.out.Write(append(line, '\n'))
-				}
+				std.out.Write(append(mustJSON(ch), '\n'))
 			}
-			if m.Pending() {
-				if err := m.Sync(sendCtx, c); err != nil {
-					fmt.Fprintf(std.errOut, "appws calls: sending Initialize or UserInitialize: %s (sent again after the next login)\n", errText(err))
-				}
+			if err := m.Sync(sendCtx, c); err != nil {
+				fmt.Fprintf(std.errOut, "appws calls: %s (sent again by the next Sync)\n", errText(err))
 			}
 			switch ev := ev.(type) {
 			case appws.ConnectComplete:
 				fmt.Fprintf(std.errOut, "appws calls: session %d logged in; monitoring\n", ev.Session)
-				c.MessageComplete()
-			case appws.Message:
-				c.MessageComplete()
 			case appws.Disconnected:
 				fmt.Fprintf(std.errOut, "appws calls: disconnected: %s; retrying in %v\n",
 					errText(ev.Err), ev.RetryIn.Round(time.Millisecond))
@@ -127,6 +126,7 @@ func monitorCalls(ctx context.Context, c *appws.Client, cfg rcc.Config, stop <-c
 					lost = ev.Err
 				}
 			}
+			c.Handled(ev)
 		case <-stop:
 			stop = nil
 			closeNow("the fake's calls are over")
@@ -137,49 +137,8 @@ func monitorCalls(ctx context.Context, c *appws.Client, cfg rcc.Config, stop <-c
 	}
 }
 
-// changeLine renders a change as one JSON line; nil for the changes that
-// are the Monitor's own business (SyncNeeded).
-func changeLine(ch rcc.Change) []byte {
-	type user struct {
-		Change string `json:"change"`
-		CN     string `json:"user,omitempty"`
-		GUID   string `json:"guid,omitempty"`
-		DN     string `json:"dn,omitempty"`
-		E164   string `json:"e164,omitempty"`
-	}
-	type call struct {
-		Change    string         `json:"change"`
-		CN        string         `json:"user"`
-		Call      int            `json:"call"`
-		Session   uint64         `json:"session"`
-		Direction rcc.Direction  `json:"direction"`
-		State     rcc.State      `json:"state"`
-		Hold      bool           `json:"hold,omitempty"`
-		Held      bool           `json:"heldByPeer,omitempty"`
-		Peer      *rcc.Connector `json:"peer,omitempty"`
-		Msg       string         `json:"msg,omitempty"`
-		Lost      bool           `json:"lost,omitempty"`
-	}
-	switch ch.Kind {
-	case rcc.SyncNeeded:
-		return nil
-	case rcc.UsersComplete:
-		return mustJSON(user{Change: ch.Kind.String()})
-	case rcc.CallAdded, rcc.CallChanged, rcc.CallEnded:
-		c := ch.Call
-		out := call{ch.Kind.String(), ch.User.CN, c.Handle, c.Session, c.Direction, c.State,
-			c.Hold, c.HeldByPeer, nil, c.Msg, c.Lost}
-		if c.Peer != (rcc.Connector{}) {
-			out.Peer = &c.Peer
-		}
-		return mustJSON(out)
-	}
-	u := ch.User
-	return mustJSON(user{ch.Kind.String(), u.CN, u.GUID, u.DN, u.E164})
-}
-
 // The fake PBX of appws calls without -url.
-var fakeUsers = []appwstest.RCCUser{
+var fakeUsers = []rcctest.User{
 	{GUID: "a1", CN: "alice", DN: "Alice", E164: "10"},
 	{GUID: "b2", CN: "bob", DN: "Bob", E164: "11"},
 	{GUID: "c3", CN: "carol", DN: "Carol", E164: "12"},
@@ -188,7 +147,7 @@ var fakeUsers = []appwstest.RCCUser{
 // callsOnFake monitors the embedded fake while a script makes calls come
 // and go on it, one event per step.
 func callsOnFake(ctx context.Context, cfg rcc.Config, step time.Duration, std stdio) int {
-	pbx := appwstest.NewRCC(fakeUsers...)
+	pbx := rcctest.New(fakeUsers...)
 	srv := appwstest.NewServer(appwstest.Config{
 		Apps: map[string]string{"calls": "calls-demo"}, InMemory: true, Handler: pbx.Handler,
 	})
@@ -206,7 +165,7 @@ func callsOnFake(ctx context.Context, cfg rcc.Config, step time.Duration, std st
 	scriptErr := make(chan error, 1)
 	go func() {
 		defer close(over)
-		scriptErr <- fakeScript(sctx, pbx, step)
+		scriptErr <- fakeScript(sctx, pbx, cfg.Calls, step)
 	}()
 	code := monitorCalls(ctx, c, cfg, over, std)
 	stopScript()
@@ -218,27 +177,31 @@ func callsOnFake(ctx context.Context, cfg rcc.Config, step time.Duration, std st
 	return code
 }
 
-// fakeScript waits until every user is monitored, then makes two calls
-// come, change and go.
-func fakeScript(ctx context.Context, pbx *appwstest.RCC, step time.Duration) error {
-	if _, err := pbx.WaitFor(ctx, "UserInitialize", len(fakeUsers)); err != nil {
+// fakeScript waits until every user is monitored (or, in calls mode, the
+// PBX's calls), then makes two calls come, change and go.
+func fakeScript(ctx context.Context, pbx *rcctest.Fake, callsMode bool, step time.Duration) error {
+	mt, n := "UserInitialize", len(fakeUsers)
+	if callsMode {
+		mt, n = "Initialize", 1
+	}
+	if _, err := pbx.WaitFor(ctx, mt, n); err != nil {
 		return err
 	}
 	var in, out int
 	steps := []func() error{
 		func() (err error) {
-			in, err = pbx.StartCall("alice", appwstest.RCCParty{E164: "004930123456", DN: "Dora"}, true)
+			in, err = pbx.StartCall("alice", rcctest.Party{E164: "004930123456", DN: "Dora"}, true)
 			return err
 		},
-		func() error { return pbx.SetCall(in, int(rcc.StateAlert)) },
-		func() error { return pbx.SetCall(in, int(rcc.StateConnected)) },
+		func() error { return pbx.SetCall(in, rcc.StateAlert) },
+		func() error { return pbx.SetCall(in, rcc.StateConnected) },
 		func() (err error) {
-			out, err = pbx.StartCall("bob", appwstest.RCCParty{CN: "carol", E164: "12", DN: "Carol"}, false)
+			out, err = pbx.StartCall("bob", rcctest.Party{CN: "carol", E164: "12", DN: "Carol"}, false)
 			return err
 		},
-		func() error { return pbx.SetCall(out, int(rcc.StateAlert)) },
+		func() error { return pbx.SetCall(out, rcc.StateAlert) },
 		func() error { return pbx.HoldCall(in, true) },
-		func() error { return pbx.SetCall(out, int(rcc.StateConnected)) },
+		func() error { return pbx.SetCall(out, rcc.StateConnected) },
 		func() error { return pbx.HoldCall(in, false) },
 		func() error { return pbx.EndCall(out) },
 		func() error { return pbx.EndCall(in) },

@@ -9,18 +9,31 @@ import (
 	"testing/synctest"
 
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/rcc/rcctest"
 )
 
-// changes returns the "change" and "user" of each JSON line of out.
+// changes returns kind, user cn, and call state and msg of each JSON line
+// of out, without the userChanged lines of alert and channel.
 func changes(t *testing.T, out string) []string {
 	t.Helper()
 	var got []string
 	for line := range strings.Lines(out) {
-		var ch struct{ Change, User, State string }
+		var ch struct {
+			Kind string
+			User struct{ CN string }
+			Call *struct{ State, Msg string }
+		}
 		if err := json.Unmarshal([]byte(line), &ch); err != nil {
 			t.Fatalf("not a JSON line: %q", line)
 		}
-		got = append(got, strings.TrimSpace(ch.Change+" "+ch.User+" "+ch.State))
+		if ch.Kind == "userChanged" {
+			continue
+		}
+		s := ch.Kind + " " + ch.User.CN
+		if ch.Call != nil {
+			s += " " + ch.Call.State + " " + ch.Call.Msg
+		}
+		got = append(got, strings.TrimSpace(s))
 	}
 	return got
 }
@@ -35,11 +48,35 @@ func TestCallsOnTheFake(t *testing.T) {
 			t.Fatalf("exit %d", code)
 		}
 		want := []string{
-			"userAdded alice", "userAdded bob", "userAdded carol", "usersComplete",
-			"callAdded alice setup", "callChanged alice alert", "callChanged alice connected",
-			"callAdded bob setup", "callChanged bob alert", "callChanged alice connected",
-			"callChanged bob connected", "callChanged alice connected",
-			"callEnded bob connected", "callEnded alice connected",
+			"userAdded alice", "userAdded bob", "userAdded carol",
+			"userWatched alice", "userWatched bob", "userWatched carol", "synced",
+			"callAdded alice setup x-setup", "callChanged alice alert r-alert", "callChanged alice connected r-conn",
+			"callAdded bob setup r-setup", "callChanged bob alert x-alert", "callChanged alice connected r-conn",
+			"callChanged bob connected x-conn", "callChanged alice connected r-conn",
+			"callEnded bob connected r-rel", "callEnded alice connected r-rel",
+		}
+
+		if got := changes(t, out); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+// TestCallsModeOnTheFake: -calls-mode follows every call with CallAdd,
+// CallUpdate (which carries no state) and CallDel, without UserInitialize.
+func TestCallsModeOnTheFake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		code, out, _ := runCmd(t, t.Context(), nil, "calls", "-calls-mode")
+		if code != exitOK {
+			t.Fatalf("exit %d", code)
+		}
+		want := []string{
+			"userAdded alice", "userAdded bob", "userAdded carol", "synced",
+			"callAdded alice setup", "callChanged alice setup r-alert", "callChanged alice setup r-conn",
+			"callAdded bob setup", "callChanged bob setup x-alert", "callChanged alice setup r-conn",
+			"callChanged bob setup x-conn", "callChanged alice setup r-conn",
+			"callChanged bob setup r-rel", "callEnded bob setup r-rel",
+			"callChanged alice setup r-rel", "callEnded alice setup r-rel",
 		}
 		if got := changes(t, out); strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -78,7 +115,7 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 // TestCallsWithURL: against a PBX given by -url, the login flags of
 // connect; Ctrl-C ends it with exit 0.
 func TestCallsWithURL(t *testing.T) {
-	pbx := appwstest.NewRCC(appwstest.RCCUser{GUID: "a1", CN: "alice", E164: "10"})
+	pbx := rcctest.New(rcctest.User{GUID: "a1", CN: "alice", E164: "10"})
 	srv := appwstest.NewServer(appwstest.Config{Apps: map[string]string{"rcc": "pw"}, Handler: pbx.Handler})
 	defer srv.Close()
 	t.Setenv("APPWS_PASSWORD", "pw")
@@ -91,11 +128,11 @@ func TestCallsWithURL(t *testing.T) {
 		switch {
 		case strings.Contains(s, `"callAdded"`):
 			cancel() // Ctrl-C
-		case strings.Contains(s, `"usersComplete"`):
+		case strings.Contains(s, `"synced"`):
 			once.Do(func() {
 				script.Go(func() {
 					if _, err := pbx.WaitFor(ctx, "UserInitialize", 1); err == nil {
-						pbx.StartCall("alice", appwstest.RCCParty{E164: "200"}, true)
+						pbx.StartCall("alice", rcctest.Party{E164: "200"}, true)
 					}
 				})
 			})
@@ -108,7 +145,7 @@ func TestCallsWithURL(t *testing.T) {
 	}
 	got := changes(t, out.out.String())
 	// The close ends the call for the monitor (lost).
-	if want := "userAdded alice|usersComplete|callAdded alice setup|callEnded alice setup"; strings.Join(got, "|") != want {
+	if want := "userAdded alice|userWatched alice|synced|callAdded alice setup x-setup|callEnded alice setup x-setup"; strings.Join(got, "|") != want {
 		t.Fatalf("changes %q, want %s", got, want)
 	}
 }

@@ -3,101 +3,31 @@ package rcc
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/appwebsocket/appws"
 )
 
-// API is the "api" of every RCC message.
-const API = "RCC"
-
-// Sender sends messages on the current session; *appws.Client is one.
-// Monitor.Sync needs only this.
-type Sender interface {
-	Send(ctx context.Context, msg any) (uint64, error)
-}
-
-// Requester sends a message and waits for its reply; *appws.Client is one.
-// The Do methods of the operations need it.
-type Requester interface {
-	Request(ctx context.Context, msg any) (appws.Message, error)
-}
-
-// Error is the error a Do method returns when the PBX's Result message
-// carries a non-empty "error" (documented for UserRedirect and
-// UserReroute), or when the reply is not the operation's Result.
-type Error struct {
-	// Op is the operation's mt, e.g. "UserRedirect".
-	Op string
-	// Text is the PBX's "error" string, or what was wrong with the reply.
-	Text string
-}
-
-// Error returns "rcc: Op: Text".
-func (e *Error) Error() string { return "rcc: " + e.Op + ": " + e.Text }
-
-// encode returns body (a struct encoded as a JSON object) with "api":"RCC"
-// and "mt":mt in front.
-func encode(mt string, body any) ([]byte, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(b)+len(mt)+24)
-	out = append(out, `{"api":"RCC","mt":`...)
-	out = appendQuoted(out, mt)
-	if len(b) > 2 {
-		out = append(out, ',')
-	}
-	return append(out, b[1:]...), nil
-}
-
-// appendQuoted appends mt as a JSON string; mts are plain ASCII names.
-func appendQuoted(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// do sends op (encoded with mt) as a Request and decodes the Result into res
-// (nil: nothing to decode).
-func do(ctx context.Context, r Requester, mt string, op json.Marshaler, res any) error {
-	reply, err := r.Request(ctx, op)
-	if err != nil {
-		return fmt.Errorf("rcc: %s: %w", mt, err)
-	}
-	if reply.MT != mt+"Result" {
-		return &Error{Op: mt, Text: "unexpected reply " + reply.MT}
-	}
-	var e struct {
-		Error string `json:"error"`
-	}
-	if err := reply.Decode(&e); err != nil {
-		return &Error{Op: mt, Text: "bad reply: " + err.Error()}
-	}
-	if e.Error != "" {
-		return &Error{Op: mt, Text: e.Error}
-	}
-	if res != nil {
-		if err := reply.Decode(res); err != nil {
-			return &Error{Op: mt, Text: "bad reply: " + err.Error()}
-		}
-	}
-	return nil
-}
+// The operations of RCC.htm (13r1 SDK build 132940), one struct each:
+// MarshalJSON adds "api":"RCC" and the mt, Do sends it with
+// appws.Requester.Request and reads the Result (mt + "Result", RCC.htm's
+// general rule). Call handles come from CallInfo (Call.Handle) or from the
+// operations that return one; user handles from the Monitor
+// (Monitor.UserHandle). Both are valid in the session they came from only.
 
 // Initialize starts the user list: the PBX sends a UserInfo for every
-// visible user, then InitializeResult, then UserInfo updates. The UserInfos
-// carry Initialize's src, so it cannot be a Request (the first UserInfo
-// would be taken for the reply): send it, and let a Monitor read what
-// comes. Monitor.Sync sends it for you.
+// visible user, then InitializeResult, then UserInfo updates, all with
+// Initialize's src. It is sent, not requested (the first UserInfo would be
+// taken for the reply): Monitor.Sync sends it.
 type Initialize struct {
-	// Grp selects the users-by-group mode on an App object: users in the
-	// groups the object is an active member of.
+	// Grp selects the users-by-group mode: the users of the groups in which
+	// the object logged in to is an active member.
 	Grp bool `json:"grp,omitempty"`
 	// Limit caps the users sent per 20 ms timer tick (at most 50, the
 	// default).
-	Limit int    `json:"limit,omitempty"`
+	Limit int `json:"limit,omitempty"`
+	// Calls asks for every call of the PBX as CallAdd, CallUpdate and
+	// CallDel (since build 132455; App objects only).
+	Calls bool   `json:"calls,omitempty"`
 	Src   string `json:"src,omitempty"`
 }
 
@@ -108,9 +38,11 @@ func (m Initialize) MarshalJSON() ([]byte, error) {
 }
 
 // UserInitialize starts monitoring the calls of a user: the PBX answers
-// with UserInitializeResult (the user handle) and sends a CallInfo for every
-// change of the user's calls, with UserInitialize's src. Like Initialize it
-// is sent, not requested; Monitor.Sync sends it for the users it watches.
+// with UserInitializeResult (the user handle and the dialing prefixes of
+// the user's node, see Watched) and sends a CallInfo, with
+// UserInitialize's src, for every change of the user's calls. Like
+// Initialize it is sent, not requested: Monitor.Sync sends it for the users
+// it watches.
 type UserInitialize struct {
 	CN string `json:"cn"`
 	// Xfer monitors calls transferred away from the user as well.
@@ -134,17 +66,11 @@ type Devices struct {
 	CN string `json:"cn"`
 }
 
-// Device is one device of a user.
-type Device struct {
-	HW   string `json:"hw"`
-	Text string `json:"text"`
-}
-
 // MarshalJSON encodes the message with its api and mt.
 func (m Devices) MarshalJSON() ([]byte, error) { type t Devices; return encode("Devices", t(m)) }
 
 // Do requests the user's devices.
-func (m Devices) Do(ctx context.Context, r Requester) ([]Device, error) {
+func (m Devices) Do(ctx context.Context, r appws.Requester) ([]Device, error) {
 	var res struct {
 		Devices []Device `json:"devices"`
 	}
@@ -152,8 +78,8 @@ func (m Devices) Do(ctx context.Context, r Requester) ([]Device, error) {
 	return res.Devices, err
 }
 
-// UserEnd ends the monitoring of a user (RCC.htm lists no properties; the
-// SOAP API's UserEnd takes the user handle, sent here as "user").
+// UserEnd ends the monitoring of a user. RCC.htm lists no properties; the
+// SOAP API's UserEnd takes the user handle, sent here as "user".
 type UserEnd struct {
 	User int `json:"user"`
 }
@@ -162,19 +88,25 @@ type UserEnd struct {
 func (m UserEnd) MarshalJSON() ([]byte, error) { type t UserEnd; return encode("UserEnd", t(m)) }
 
 // Do requests the operation.
-func (m UserEnd) Do(ctx context.Context, r Requester) error { return do(ctx, r, "UserEnd", m, nil) }
+func (m UserEnd) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserEnd", m, nil)
+}
 
 // UserCall places a call for the user: to E164, CN or H323.
 type UserCall struct {
 	User int `json:"user"`
 	// FtyNoCF overrides any call diversion configured at the destination.
 	FtyNoCF bool `json:"ftyNoCF,omitempty"`
-	// Audio places an audio call instead of a voice call.
-	Audio bool   `json:"audio,omitempty"`
-	Rc    int    `json:"rc,omitempty"`
-	E164  string `json:"e164,omitempty"`
-	CN    string `json:"cn,omitempty"`
-	H323  string `json:"h323,omitempty"`
+	// Audio places an audio call instead of a voice call (no speech
+	// compression on ISDN, for modems).
+	Audio bool `json:"audio,omitempty"`
+	// Rc is a remote control code for the phone (usually 0).
+	Rc int `json:"rc,omitempty"`
+	// E164 is interpreted in the context of the user's node (Watched.Dialable
+	// turns an international number into one).
+	E164 string `json:"e164,omitempty"`
+	CN   string `json:"cn,omitempty"`
+	H323 string `json:"h323,omitempty"`
 	// SrcE164 overrides the caller's extension.
 	SrcE164 string `json:"srce164,omitempty"`
 }
@@ -183,7 +115,7 @@ type UserCall struct {
 func (m UserCall) MarshalJSON() ([]byte, error) { type t UserCall; return encode("UserCall", t(m)) }
 
 // Do requests the call and returns its handle.
-func (m UserCall) Do(ctx context.Context, r Requester) (call int, err error) {
+func (m UserCall) Do(ctx context.Context, r appws.Requester) (call int, err error) {
 	var res callResult
 	err = do(ctx, r, "UserCall", m, &res)
 	return res.Call, err
@@ -193,7 +125,8 @@ type callResult struct {
 	Call int `json:"call"`
 }
 
-// UserClear clears a call with an ISDN cause (0: none given).
+// UserClear clears a call with an ISDN cause (0: none given; 26, non-selected
+// user clearing, plays no disconnect tone at the local phone).
 type UserClear struct {
 	Call  int `json:"call"`
 	Cause int `json:"cause,omitempty"`
@@ -203,7 +136,9 @@ type UserClear struct {
 func (m UserClear) MarshalJSON() ([]byte, error) { type t UserClear; return encode("UserClear", t(m)) }
 
 // Do requests the operation.
-func (m UserClear) Do(ctx context.Context, r Requester) error { return do(ctx, r, "UserClear", m, nil) }
+func (m UserClear) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserClear", m, nil)
+}
 
 // UserConnect connects (answers) a call present at the phone.
 type UserConnect struct {
@@ -217,7 +152,7 @@ func (m UserConnect) MarshalJSON() ([]byte, error) {
 }
 
 // Do requests the operation.
-func (m UserConnect) Do(ctx context.Context, r Requester) error {
+func (m UserConnect) Do(ctx context.Context, r appws.Requester) error {
 	return do(ctx, r, "UserConnect", m, nil)
 }
 
@@ -231,7 +166,9 @@ type UserRc struct {
 func (m UserRc) MarshalJSON() ([]byte, error) { type t UserRc; return encode("UserRc", t(m)) }
 
 // Do requests the operation.
-func (m UserRc) Do(ctx context.Context, r Requester) error { return do(ctx, r, "UserRc", m, nil) }
+func (m UserRc) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserRc", m, nil)
+}
 
 // UserInfo sends overlap dialing information on a call. (The UserInfo the
 // PBX sends about users is decoded into User.)
@@ -246,7 +183,9 @@ type UserInfo struct {
 func (m UserInfo) MarshalJSON() ([]byte, error) { type t UserInfo; return encode("UserInfo", t(m)) }
 
 // Do requests the operation.
-func (m UserInfo) Do(ctx context.Context, r Requester) error { return do(ctx, r, "UserInfo", m, nil) }
+func (m UserInfo) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserInfo", m, nil)
+}
 
 // UserDTMF sends DTMF digits on a call; with Recv to the local user.
 type UserDTMF struct {
@@ -259,7 +198,25 @@ type UserDTMF struct {
 func (m UserDTMF) MarshalJSON() ([]byte, error) { type t UserDTMF; return encode("UserDTMF", t(m)) }
 
 // Do requests the operation.
-func (m UserDTMF) Do(ctx context.Context, r Requester) error { return do(ctx, r, "UserDTMF", m, nil) }
+func (m UserDTMF) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserDTMF", m, nil)
+}
+
+// UserUUI sends user-user information on a call; with Recv to the local
+// user.
+type UserUUI struct {
+	Call int    `json:"call"`
+	Recv bool   `json:"recv,omitempty"`
+	UUI  string `json:"uui"`
+}
+
+// MarshalJSON encodes the message with its api and mt.
+func (m UserUUI) MarshalJSON() ([]byte, error) { type t UserUUI; return encode("UserUUI", t(m)) }
+
+// Do requests the operation.
+func (m UserUUI) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserUUI", m, nil)
+}
 
 // UserTransfer connects the user's calls A and B with each other, leaving
 // the user without both.
@@ -275,8 +232,30 @@ func (m UserTransfer) MarshalJSON() ([]byte, error) {
 }
 
 // Do requests the operation.
-func (m UserTransfer) Do(ctx context.Context, r Requester) error {
+func (m UserTransfer) Do(ctx context.Context, r appws.Requester) error {
 	return do(ctx, r, "UserTransfer", m, nil)
+}
+
+// UserMediaTransfer connects the media of two connected calls A and B,
+// independent of their signalling: with User the user sides of the calls,
+// with Peer the peer sides; with neither, each call's media goes back to
+// its signalling peer (the SOAP API's description).
+type UserMediaTransfer struct {
+	A    int  `json:"a"`
+	B    int  `json:"b"`
+	User bool `json:"user,omitempty"`
+	Peer bool `json:"peer,omitempty"`
+}
+
+// MarshalJSON encodes the message with its api and mt.
+func (m UserMediaTransfer) MarshalJSON() ([]byte, error) {
+	type t UserMediaTransfer
+	return encode("UserMediaTransfer", t(m))
+}
+
+// Do requests the operation.
+func (m UserMediaTransfer) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserMediaTransfer", m, nil)
 }
 
 // UserPickup picks up a call (by Call handle, or the calls of CN) so that
@@ -294,7 +273,7 @@ func (m UserPickup) MarshalJSON() ([]byte, error) {
 }
 
 // Do requests the pickup and returns the handle of the new call.
-func (m UserPickup) Do(ctx context.Context, r Requester) (call int, err error) {
+func (m UserPickup) Do(ctx context.Context, r appws.Requester) (call int, err error) {
 	var res callResult
 	err = do(ctx, r, "UserPickup", m, &res)
 	return res.Call, err
@@ -317,7 +296,7 @@ func (m UserRedirect) MarshalJSON() ([]byte, error) {
 }
 
 // Do requests the operation; the Result's "error" becomes an *Error.
-func (m UserRedirect) Do(ctx context.Context, r Requester) error {
+func (m UserRedirect) Do(ctx context.Context, r appws.Requester) error {
 	return do(ctx, r, "UserRedirect", m, nil)
 }
 
@@ -336,23 +315,65 @@ func (m UserReroute) MarshalJSON() ([]byte, error) {
 }
 
 // Do requests the operation; the Result's "error" becomes an *Error.
-func (m UserReroute) Do(ctx context.Context, r Requester) error {
+func (m UserReroute) Do(ctx context.Context, r appws.Requester) error {
 	return do(ctx, r, "UserReroute", m, nil)
 }
 
-// UserHold puts a call on hold. RCC.htm names its flag "hold" without
-// saying what it does; the SOAP API's second argument of UserHold is
-// "remote" (music on hold for the held party only).
+// UserCtrlCall sends control information on a call. RCC.htm names its
+// properties "call" and "info" and says nothing of info's type or meaning
+// (nor does the SOAP API, which has no such function): Info is sent as
+// given, and left out when empty.
+type UserCtrlCall struct {
+	Call int             `json:"call"`
+	Info json.RawMessage `json:"info,omitempty"`
+}
+
+// MarshalJSON encodes the message with its api and mt.
+func (m UserCtrlCall) MarshalJSON() ([]byte, error) {
+	type t UserCtrlCall
+	return encode("UserCtrlCall", t(m))
+}
+
+// Do requests the operation.
+func (m UserCtrlCall) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserCtrlCall", m, nil)
+}
+
+// UserCtComplete tells the device of a call that its peer is now E164 and
+// H323, as a transfer by the peer would; phones update their display (the
+// SOAP API's description).
+type UserCtComplete struct {
+	Call int    `json:"call"`
+	E164 string `json:"e164,omitempty"`
+	H323 string `json:"h323,omitempty"`
+}
+
+// MarshalJSON encodes the message with its api and mt.
+func (m UserCtComplete) MarshalJSON() ([]byte, error) {
+	type t UserCtComplete
+	return encode("UserCtComplete", t(m))
+}
+
+// Do requests the operation.
+func (m UserCtComplete) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserCtComplete", m, nil)
+}
+
+// UserHold puts a call on hold. With Remote, music on hold is played to
+// the held party only, not to the local endpoint (RCC.htm since build
+// 132195; the flag was documented as "hold" before).
 type UserHold struct {
-	Call int  `json:"call"`
-	Hold bool `json:"hold,omitempty"`
+	Call   int  `json:"call"`
+	Remote bool `json:"remote,omitempty"`
 }
 
 // MarshalJSON encodes the message with its api and mt.
 func (m UserHold) MarshalJSON() ([]byte, error) { type t UserHold; return encode("UserHold", t(m)) }
 
 // Do requests the operation.
-func (m UserHold) Do(ctx context.Context, r Requester) error { return do(ctx, r, "UserHold", m, nil) }
+func (m UserHold) Do(ctx context.Context, r appws.Requester) error {
+	return do(ctx, r, "UserHold", m, nil)
+}
 
 // UserRetrieve retrieves a call on hold.
 type UserRetrieve struct {
@@ -366,7 +387,7 @@ func (m UserRetrieve) MarshalJSON() ([]byte, error) {
 }
 
 // Do requests the operation.
-func (m UserRetrieve) Do(ctx context.Context, r Requester) error {
+func (m UserRetrieve) Do(ctx context.Context, r appws.Requester) error {
 	return do(ctx, r, "UserRetrieve", m, nil)
 }
 
@@ -383,48 +404,8 @@ func (m UserPark) MarshalJSON() ([]byte, error) { type t UserPark; return encode
 
 // Do requests the operation and returns the handle of the parked call
 // (UserPickup with it unparks).
-func (m UserPark) Do(ctx context.Context, r Requester) (call int, err error) {
+func (m UserPark) Do(ctx context.Context, r appws.Requester) (call int, err error) {
 	var res callResult
 	err = do(ctx, r, "UserPark", m, &res)
 	return res.Call, err
-}
-
-// User is a user the PBX reported in a UserInfo message.
-type User struct {
-	// GUID is the hex string of the user's guid; the Monitor keys users by
-	// it (by CN when it is empty).
-	GUID   string `json:"guid,omitempty"`
-	CN     string `json:"cn,omitempty"`
-	DN     string `json:"dn,omitempty"`
-	H323   string `json:"h323,omitempty"`
-	E164   string `json:"e164,omitempty"`
-	Node   string `json:"node,omitempty"`
-	PBX    string `json:"pbx,omitempty"`
-	Pseudo string `json:"pseudo,omitempty"`
-	Regs   []Reg  `json:"regs,omitempty"`
-}
-
-// Reg is one registered device of a user.
-type Reg struct {
-	HW string `json:"hw"`
-}
-
-// Connector is an endpoint of a call: the peer, or one of the other
-// endpoints ("no") such as a diverting or transferring user.
-type Connector struct {
-	// Type says the role, e.g. "peer", "leg2", "ct" (the SOAP API's list).
-	Type string `json:"type,omitempty"`
-	CN   string `json:"cn,omitempty"`
-	DN   string `json:"dn,omitempty"`
-	H323 string `json:"h323,omitempty"`
-	E164 string `json:"e164,omitempty"`
-	// Norm is the normalized number.
-	Norm string `json:"norm,omitempty"`
-}
-
-// Info is one item of a CallInfo's "info" list.
-type Info struct {
-	Type string `json:"type"`
-	Vali int    `json:"vali,omitempty"`
-	Vals string `json:"vals,omitempty"`
 }
