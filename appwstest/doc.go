@@ -52,13 +52,11 @@
 //	Server.RefuseLogins     fail the next n logins
 //	Server.SetLoginDelay    delay the AppLoginResult
 //	Server.DropAll          drop every connection
-//	UsersTable.DropAfterPages drop a connection in the middle of a replication
 //
-// Two fake PBX APIs are opt-in handlers for Config.Handler, scriptable
-// from the test: NewRCC (users, devices and calls that appear, change state
-// and end, for package rcc) and NewUsersTable (the PbxTableUsers
-// replication, with users changed while replicating, for package
-// tableusers). Both record what the client sent.
+// A fake PBX API is an opt-in handler for Config.Handler, scriptable from
+// the test: NewRCC (users, devices and calls that appear, change state and
+// end, for package rcc). It records what the client sent. The fake of
+// package tableusers is in tableusers/tableuserstest.
 //
 // Session.ID numbers the server's websocket connections (upgrades), not
 // logins: it is not the appws client's ConnectComplete.Session, which
