@@ -58,13 +58,16 @@ func BenchmarkReplicate10k(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
 		var ev appws.Event = appws.ConnectComplete{Session: c.Session()} // starts r in the session up
-		for synced := false; !synced; ev = <-c.Events() {
+		for {
 			changes := r.Handle(ev)
 			if err := r.Sync(ctx, c); err != nil {
 				b.Fatal(err)
 			}
 			c.Handled(ev)
-			synced = len(changes) > 0 && changes[len(changes)-1].Kind == tableusers.Synced
+			if len(changes) > 0 && changes[len(changes)-1].Kind == tableusers.Synced {
+				break
+			}
+			ev = <-c.Events()
 		}
 		if r.Len() != n {
 			b.Fatalf("%d users", r.Len())
