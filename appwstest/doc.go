@@ -52,13 +52,11 @@
 //	Server.RefuseLogins     fail the next n logins
 //	Server.SetLoginDelay    delay the AppLoginResult
 //	Server.DropAll          drop every connection
-//	UsersTable.DropAfterPages drop a connection in the middle of a replication
 //
-// A fake PBX API is an opt-in handler for Config.Handler, scriptable
-// from the test: NewUsersTable (the PbxTableUsers
-// replication, with users changed while replicating, for package
-// tableusers). It records what the client sent. (The fake of the RCC API
-// is package rcc/rcctest.)
+// appwstest is the protocol server only: the fake of each typed PBX API
+// lives beside its package (rcc/rcctest, tableusers/tableuserstest,
+// pbxapi/pbxapitest, pbxadminapi/pbxadminapitest), as a Handler for
+// Config.Handler.
 //
 // Session.ID numbers the server's websocket connections (upgrades), not
 // logins: it is not the appws client's ConnectComplete.Session, which

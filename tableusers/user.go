@@ -3,42 +3,46 @@ package tableusers
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"maps"
-	"slices"
 )
 
-// User is one row of the PBX's users table. The documented scalar columns
-// are typed; every other column (the arrays emails, allows, t-allows, grps,
-// devices, cds, forks, wakeups, the tristates cfpr and t-cfpr, pwd, and
-// columns a newer PBX adds) is kept as received in Extra.
+// User is one row of the PBX's users table, with the columns the
+// Replicator asked for. The scalar columns of PbxTableUsers.htm are typed;
+// every other column asked for (the arrays emails, allows, t-allows, grps,
+// devices, cds, forks and wakeups, the tristates cfpr and t-cfpr, columns a
+// newer PBX adds) is in Extra as received. A column not asked for is never
+// kept, and pwd is never asked for (see the package doc).
 //
-// A User handed out by a Replicator is never modified afterwards: updates
-// replace the whole row. Treat Extra as read-only.
+// The JSON form of a User is lowerCamel like every struct of the typed
+// APIs ({"guid":...,"appsMy":...,"h323Email":true,"extra":{...}}), not the
+// PBX's column names: those are in the Col constants.
 type User struct {
-	GUID      string // guid: globally unique identifier, the table's key
-	H323      string // h323: the user name
-	CN        string // cn: common name
-	DN        string // dn: display name
-	E164      string // e164: phone number
-	Node      string // node
-	Loc       string // loc: location
-	Hide      bool   // hide: hidden from LDAP
-	Config    string // config: config template
-	Apps      string // apps: the apps the user may use, comma separated
-	AppsMy    string // apps-my: the apps on the user's home screen, comma separated
-	Pseudo    string // pseudo: pseudo information of the object
-	H323Email bool   // h323-email: the email address is the user name
-	Fax       bool   // fax: the user has a fax license
+	GUID      string `json:"guid"`                // guid: globally unique identifier, the table's key
+	H323      string `json:"h323,omitempty"`      // h323: the user name
+	CN        string `json:"cn,omitempty"`        // cn: common name
+	DN        string `json:"dn,omitempty"`        // dn: display name
+	E164      string `json:"e164,omitempty"`      // e164: phone number
+	Node      string `json:"node,omitempty"`      // node
+	Loc       string `json:"loc,omitempty"`       // loc: location
+	Hide      bool   `json:"hide,omitempty"`      // hide: hidden from LDAP
+	Config    string `json:"config,omitempty"`    // config: config template
+	Apps      string `json:"apps,omitempty"`      // apps: the apps the user may use, comma separated
+	AppsMy    string `json:"appsMy,omitempty"`    // apps-my: the apps on the user's home screen, comma separated
+	Pseudo    string `json:"pseudo,omitempty"`    // pseudo: pseudo information of the object
+	H323Email bool   `json:"h323Email,omitempty"` // h323-email: the email address is the user name
+	Fax       bool   `json:"fax,omitempty"`       // fax: the user has a fax license
 
-	// Extra holds the columns not typed above, by column name, as received.
-	Extra map[string]json.RawMessage
+	// Extra holds the columns asked for that are not typed above, by
+	// column name, each value as received.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
-// The names of the typed columns, in the order of innovaphone's table.
+// The names of the users table's columns (PbxTableUsers.htm), in the order
+// of innovaphone's table. ColPwd is there to be named, never asked for.
 const (
 	ColGUID      = "guid"
 	ColH323      = "h323"
+	ColPwd       = "pwd"
 	ColCN        = "cn"
 	ColDN        = "dn"
 	ColAppsMy    = "apps-my"
@@ -47,126 +51,32 @@ const (
 	ColLoc       = "loc"
 	ColHide      = "hide"
 	ColE164      = "e164"
+	ColCfpr      = "cfpr"
+	ColTCfpr     = "t-cfpr"
 	ColPseudo    = "pseudo"
 	ColH323Email = "h323-email"
 	ColApps      = "apps"
 	ColFax       = "fax"
 )
 
-// DefaultColumns are the columns a Replicator asks for when Options.Columns
-// is empty: the typed ones. pwd is left out on purpose (a secret a
-// directory does not need); ask for it, or for arrays such as "grps" and
-// "emails", by naming them in Options.Columns.
+// The array columns of the users table (PbxTableUsers.htm's "Tables"):
+// each a JSON array of objects, kept in User.Extra when asked for.
+const (
+	ColEmails  = "emails"
+	ColAllows  = "allows"
+	ColTAllows = "t-allows"
+	ColGrps    = "grps"
+	ColDevices = "devices"
+	ColCds     = "cds"
+	ColForks   = "forks"
+	ColWakeups = "wakeups"
+)
+
+// DefaultColumns are the columns a Replicator asks for when Config.Columns
+// is empty: the typed ones.
 var DefaultColumns = []string{
 	ColGUID, ColH323, ColCN, ColDN, ColAppsMy, ColConfig, ColNode, ColLoc,
 	ColHide, ColE164, ColPseudo, ColH323Email, ColApps, ColFax,
-}
-
-// UnmarshalJSON decodes one row, the "columns" object of a replication
-// message. A typed column with a value of another JSON type (a number where
-// a string is documented) is an error; null leaves the zero value.
-func (u *User) UnmarshalJSON(data []byte) error {
-	var cols map[string]json.RawMessage
-	if err := json.Unmarshal(data, &cols); err != nil {
-		return err
-	}
-	*u = User{}
-	for name, v := range cols {
-		var err error
-		switch name {
-		case ColGUID:
-			err = json.Unmarshal(v, &u.GUID)
-		case ColH323:
-			err = json.Unmarshal(v, &u.H323)
-		case ColCN:
-			err = json.Unmarshal(v, &u.CN)
-		case ColDN:
-			err = json.Unmarshal(v, &u.DN)
-		case ColAppsMy:
-			err = json.Unmarshal(v, &u.AppsMy)
-		case ColConfig:
-			err = json.Unmarshal(v, &u.Config)
-		case ColNode:
-			err = json.Unmarshal(v, &u.Node)
-		case ColLoc:
-			err = json.Unmarshal(v, &u.Loc)
-		case ColHide:
-			err = json.Unmarshal(v, &u.Hide)
-		case ColE164:
-			err = json.Unmarshal(v, &u.E164)
-		case ColPseudo:
-			err = json.Unmarshal(v, &u.Pseudo)
-		case ColH323Email:
-			err = json.Unmarshal(v, &u.H323Email)
-		case ColApps:
-			err = json.Unmarshal(v, &u.Apps)
-		case ColFax:
-			err = json.Unmarshal(v, &u.Fax)
-		default:
-			if u.Extra == nil {
-				u.Extra = make(map[string]json.RawMessage)
-			}
-			u.Extra[name] = bytes.Clone(v)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("tableusers: column %q: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// MarshalJSON encodes u as a row: the typed columns that are not zero, in
-// the order of innovaphone's table, then Extra sorted by name. guid is
-// always written.
-func (u User) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
-	str := func(name, v string, always bool) {
-		if v == "" && !always {
-			return
-		}
-		b = appendKey(b, name)
-		s, _ := json.Marshal(v)
-		b = append(b, s...)
-	}
-	boolean := func(name string, v bool) {
-		if v {
-			b = appendKey(b, name)
-			b = append(b, "true"...)
-		}
-	}
-	str(ColGUID, u.GUID, true)
-	str(ColH323, u.H323, false)
-	str(ColCN, u.CN, false)
-	str(ColDN, u.DN, false)
-	str(ColAppsMy, u.AppsMy, false)
-	str(ColConfig, u.Config, false)
-	str(ColNode, u.Node, false)
-	str(ColLoc, u.Loc, false)
-	boolean(ColHide, u.Hide)
-	str(ColE164, u.E164, false)
-	str(ColPseudo, u.Pseudo, false)
-	boolean(ColH323Email, u.H323Email)
-	str(ColApps, u.Apps, false)
-	boolean(ColFax, u.Fax)
-	for _, name := range slices.Sorted(maps.Keys(u.Extra)) {
-		b = appendKey(b, name)
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, u.Extra[name]); err != nil {
-			return nil, fmt.Errorf("tableusers: column %q: %w", name, err)
-		}
-		b = append(b, buf.Bytes()...)
-	}
-	return append(b, '}'), nil
-}
-
-func appendKey(b []byte, name string) []byte {
-	if len(b) > 1 {
-		b = append(b, ',')
-	}
-	k, _ := json.Marshal(name)
-	b = append(b, k...)
-	return append(b, ':')
 }
 
 // Equal reports whether u and v hold the same columns with the same values
@@ -179,4 +89,17 @@ func (u User) Equal(v User) bool {
 		return false
 	}
 	return maps.EqualFunc(u.Extra, v.Extra, func(x, y json.RawMessage) bool { return bytes.Equal(x, y) })
+}
+
+// clone returns u with its own copy of Extra, so that what a caller gets
+// cannot change the table.
+func (u User) clone() User {
+	if u.Extra != nil {
+		extra := make(map[string]json.RawMessage, len(u.Extra))
+		for k, v := range u.Extra {
+			extra[k] = bytes.Clone(v)
+		}
+		u.Extra = extra
+	}
+	return u
 }

@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
 	"github.com/appwebsocket/appws/tableusers"
+	"github.com/appwebsocket/appws/tableusers/tableuserstest"
 )
 
 // fakeStep is the pace of the embedded fake PBX's edits.
@@ -22,11 +21,16 @@ const fakeStep = 500 * time.Millisecond
 
 func runUsers(ctx context.Context, args []string, std stdio) int {
 	fs := newFlags("users", "[-url URL -app NAME [flags]]",
-		"Replicates the users table of a PBX (the PbxTableUsers API) and prints it to\n"+
-			"stdout, one JSON object per user, sorted by guid; then every change as one\n"+
-			"JSON line: {\"change\":\"added\"|\"changed\"|\"removed\",\"guid\":...,\"old\":{...},\"new\":{...}}.\n"+
-			"After a lost connection it replicates again and prints only what changed\n"+
-			"meanwhile. Status goes to stderr. Ctrl-C ends it.\n"+
+		"Replicates the users table of a PBX (the PbxTableUsers API) and prints every\n"+
+			"change on stdout as one JSON line, as package tableusers reports it: first the\n"+
+			"table, {\"kind\":\"added\",\"session\":1,\"guid\":...,\"new\":{...}} per user by guid,\n"+
+			"then {\"kind\":\"synced\",...}; then each change as it comes (\"changed\" with \"old\"\n"+
+			"and \"new\", \"removed\" with \"old\"; \"invalid\" with \"error\" for a message that did\n"+
+			"not decode). After a lost connection it replicates again and prints only what\n"+
+			"changed meanwhile, then \"synced\". Status goes to stderr. Ctrl-C ends it.\n"+
+			"\n"+
+			"Users carry the columns asked for (-columns), never pwd: the PBX sends it\n"+
+			"unasked in its updates; it is not kept, and may not be asked for.\n"+
 			"\n"+
 			"Without -url it runs against an embedded fake PBX that edits a few users for\n"+
 			"a few seconds (and drops the connection once), then exits.\n"+
@@ -36,13 +40,22 @@ func runUsers(ctx context.Context, args []string, std stdio) int {
 	url := fs.String("url", "", "PBX app object `URL`, ws:// or wss:// (default: the embedded fake)")
 	l := addLoginFlags(fs)
 	pbxObj := fs.String("pbxobj", "", "login pbxObj (not covered by the digest)")
-	columns := fs.String("columns", "", "comma-separated `list` of columns to replicate (default: the typed ones, without pwd)")
+	columns := fs.String("columns", "", "comma-separated `list` of columns to replicate (default: the typed ones; never pwd)")
 	once := fs.Bool("once", false, "print the table and exit, without following changes")
 	caCert := fs.String("cacert", "", "trust the CA certificates in PEM `FILE` (besides the system's)")
 	insecure := fs.Bool("insecure", false, "do not verify the server's certificate (DANGEROUS)")
 	verbose := fs.Bool("v", false, "log the library's connection events to stderr")
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
+	}
+	var cfg tableusers.Config
+	if *columns != "" {
+		for c := range strings.SplitSeq(*columns, ",") {
+			cfg.Columns = append(cfg.Columns, strings.TrimSpace(c))
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError(fs, std, "-columns: %s", strings.TrimPrefix(err.Error(), "tableusers: Config.Columns: "))
 	}
 	var opts appws.Options
 	var fake *fakePBX
@@ -70,10 +83,6 @@ func runUsers(ctx context.Context, args []string, std stdio) int {
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(std.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	var cols []string
-	if *columns != "" {
-		cols = strings.Split(*columns, ",")
-	}
 
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	c, err := appws.Dial(dctx, opts)
@@ -86,7 +95,7 @@ func runUsers(ctx context.Context, args []string, std stdio) int {
 		}
 		return exitFail
 	}
-	u := &usersSession{c: c, r: tableusers.New(c, tableusers.Options{Columns: cols}), std: std, once: *once, fake: fake}
+	u := &usersSession{c: c, r: tableusers.New(cfg), std: std, once: *once, fake: fake}
 	return u.run(ctx)
 }
 
@@ -126,16 +135,23 @@ func (u *usersSession) run(ctx context.Context) int {
 				return exitOK
 			}
 		case ev := <-u.c.Events():
-			changes, err := u.r.Handle(ctx, ev)
-			if err != nil {
+			for _, ch := range u.r.Handle(ev) {
+				u.printJSON(ch)
+				if ch.Kind == tableusers.Synced {
+					fmt.Fprintf(u.std.errOut, "appws users: session %d: %d users\n", ch.Session, u.r.Len())
+					synced = true
+					if u.once {
+						return exitOK
+					}
+				}
+			}
+			if err := u.r.Sync(ctx, u.c); err != nil {
 				fmt.Fprintf(u.std.errOut, "appws users: %s\n", errText(err))
 			}
+			u.c.Handled(ev)
 			switch ev := ev.(type) {
 			case appws.ConnectComplete:
 				fmt.Fprintf(u.std.errOut, "appws users: session %d: replicating\n", ev.Session)
-				u.c.MessageComplete()
-			case appws.Message:
-				u.c.MessageComplete()
 			case appws.Disconnected:
 				fmt.Fprintf(u.std.errOut, "appws users: connection lost (%s); retrying in %v\n", errText(ev.Err), ev.RetryIn.Round(time.Millisecond))
 			case appws.Closed:
@@ -145,52 +161,12 @@ func (u *usersSession) run(ctx context.Context) int {
 				}
 				return exitOK
 			}
-			for _, ch := range changes {
-				if ch.Kind == tableusers.Synced {
-					fmt.Fprintf(u.std.errOut, "appws users: session %d: %d users\n", ch.Session, u.r.Len())
-					if !synced {
-						u.printTable()
-						synced = true
-					}
-					if u.once {
-						return exitOK
-					}
-					continue
-				}
-				if synced { // the first replication is printed as the table
-					u.printChange(ch)
-				}
-			}
 		}
 	}
 }
 
-func (u *usersSession) printTable() {
-	snap := u.r.Snapshot()
-	for _, guid := range slices.Sorted(maps.Keys(snap)) {
-		u.printJSON(snap[guid])
-	}
-}
-
-// userChangeLine is the JSON form of a change of the users table.
-type userChangeLine struct {
-	Change tableusers.ChangeKind `json:"change"`
-	GUID   string                `json:"guid"`
-	Old    *tableusers.User      `json:"old,omitempty"`
-	New    *tableusers.User      `json:"new,omitempty"`
-}
-
-func (u *usersSession) printChange(ch tableusers.Change) {
-	line := userChangeLine{Change: ch.Kind, GUID: ch.GUID}
-	if ch.Kind != tableusers.Added {
-		line.Old = &ch.Old
-	}
-	if ch.Kind != tableusers.Removed {
-		line.New = &ch.New
-	}
-	u.printJSON(line)
-}
-
+// printJSON prints one change as a JSON line. A Change never holds pwd: the
+// Replicator does not keep it.
 func (u *usersSession) printJSON(v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -204,17 +180,23 @@ func (u *usersSession) printJSON(v any) {
 // test server with a users table that it edits step by step.
 type fakePBX struct {
 	srv   *appwstest.Server
-	tbl   *appwstest.UsersTable
+	tbl   *tableuserstest.Fake
 	steps int
 }
 
-func fakeUser(guid, h323, cn, e164 string) appwstest.UserRow {
-	return appwstest.UserRow{"guid": guid, "h323": h323, "cn": cn, "dn": cn, "e164": e164,
-		"node": "root", "loc": "master", "hide": false, "config": "Config"}
+// fakeUser is a row as the PBX has it, pwd included (a made-up value of
+// its encrypted form), so that the demo shows it is never printed.
+func fakeUser(guid, h323, cn, e164 string) tableuserstest.Row {
+	return tableuserstest.Row{"guid": guid, "h323": h323, "cn": cn, "dn": cn, "e164": e164,
+		"node": "root", "loc": "master", "hide": false, "config": "Config", "pwd": fakePwd + guid[len(guid)-2:]}
 }
 
+// fakePwd begins the pwd of every fake user: a test checks it is printed
+// nowhere.
+const fakePwd = "7e6236c35d119afe62c0fd398d6f61"
+
 func newFakePBX() *fakePBX {
-	tbl := appwstest.NewUsersTable(
+	tbl := tableuserstest.New(
 		fakeUser("2f1a5c1e9a3b4a7e8d0c000000000001", "alice", "Alice Smith", "201"),
 		fakeUser("2f1a5c1e9a3b4a7e8d0c000000000002", "bob", "Bob Jones", "202"),
 		fakeUser("2f1a5c1e9a3b4a7e8d0c000000000003", "carol", "Carol White", "203"),
@@ -223,7 +205,7 @@ func newFakePBX() *fakePBX {
 	srv := appwstest.NewServer(appwstest.Config{
 		Apps:     map[string]string{"users": rand.Text()},
 		InMemory: true,
-		Handler:  tbl.Handler(appwstest.Silent),
+		Handler:  tbl.Wrap(appwstest.Silent),
 	})
 	return &fakePBX{srv: srv, tbl: tbl}
 }
@@ -240,12 +222,12 @@ func (f *fakePBX) step(std stdio) bool {
 	case 3:
 		// The connection drops; the PBX changes users while it is down.
 		f.srv.DropAll()
-		f.tbl.Remove("2f1a5c1e9a3b4a7e8d0c000000000003")
+		f.tbl.Del("2f1a5c1e9a3b4a7e8d0c000000000003")
 		err = f.tbl.Update(fakeUser("2f1a5c1e9a3b4a7e8d0c000000000001", "alice", "Alice Miller", "201"))
 	case 4, 5:
 		// Time to reconnect and replicate again.
 	case 6:
-		f.tbl.Remove("2f1a5c1e9a3b4a7e8d0c000000000005")
+		f.tbl.Del("2f1a5c1e9a3b4a7e8d0c000000000005")
 	default:
 		return true
 	}
