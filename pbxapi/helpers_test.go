@@ -43,7 +43,6 @@ type recSender struct {
 	n       int
 	fail    func(n int) bool
 	onSend  func()
-	session func() uint64 // nil: no Session method is emulated
 }
 
 var errSend = errors.New("send failed")

@@ -318,9 +318,9 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("dave's profile %+v", p)
 	}
 	for req, want := range map[string]string{
-		`{"api":"PbxApi","mt":"DelProfileContact","id":1,"contact":{"id":99}}`:          `"error":1`,
-		`{"api":"PbxApi","mt":"UpdateProfileContact","id":9,"contact":{"id":6}}`:        `"error":1`,
-		`{"api":"PbxApi","mt":"AddProfileContact","id":1,"contact":{}}`:                 `"error":2`,
+		`{"api":"PbxApi","mt":"DelProfileContact","id":1,"contact":{"id":99}}`:           `"error":1`,
+		`{"api":"PbxApi","mt":"UpdateProfileContact","id":9,"contact":{"id":6}}`:         `"error":1`,
+		`{"api":"PbxApi","mt":"AddProfileContact","id":1,"contact":{}}`:                  `"error":2`,
 		`{"api":"PbxApi","mt":"AddProfileContact","id":1,"contact":{"dn":["not text"]}}`: `"error":3`,
 	} {
 		reply, _ := d.c.Request(t.Context(), json.RawMessage(req))
