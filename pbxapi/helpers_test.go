@@ -39,10 +39,10 @@ type sent struct {
 // recSender records what Sync sends. fail, if set, decides per message
 // (numbered from 1) whether Send fails; onSend runs inside Send.
 type recSender struct {
-	msgs    []sent
-	n       int
-	fail    func(n int) bool
-	onSend  func()
+	msgs   []sent
+	n      int
+	fail   func(n int) bool
+	onSend func()
 }
 
 var errSend = errors.New("send failed")
