@@ -65,6 +65,7 @@
 //     sent again after a reconnect is not reported.
 //     [TestPresenceStateReported, TestReconnectResubscribesAndReportsTheDifference]
 //   - A PresenceUpdate without "presence" is an empty list.
+//     [TestPresenceUpdateWithoutPresence]
 //   - SetPresenceResult: "error" is documented as unsigned with no codes;
 //     absent, null or 0 with no errorText is success; a non-zero error or
 //     a non-empty errorText is an *Error (pbx.htm's ITask has no codes

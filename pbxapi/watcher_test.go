@@ -457,3 +457,12 @@ func TestAccessorsFromOtherGoroutines(t *testing.T) {
 		t.Errorf("subscriptions %d", len(subs))
 	}
 }
+
+// TestPresenceUpdateWithoutPresence: a PresenceUpdate without "presence"
+// is an empty list, reported the first time like any other.
+func TestPresenceUpdateWithoutPresence(t *testing.T) {
+	t.Parallel()
+	w, s := watching(t)
+	expect(t, "no presence", w.Handle(msg(1, "PresenceUpdate", s.msgs[0].Src, "")), `presenceChanged sip:bob 0:""`)
+	expect(t, "an empty list: the same", w.Handle(msg(1, "PresenceUpdate", s.msgs[0].Src, `"presence":[]`)), "")
+}
