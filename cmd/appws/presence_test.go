@@ -193,4 +193,3 @@ func TestPresenceWithURL(t *testing.T) {
 		t.Errorf("SetPresence %s", sets[0].Raw)
 	}
 }
-
