@@ -116,6 +116,7 @@ func commands() []command {
 		{"serve", "run a local AppWebsocket test server (echo service)", runServe},
 		{"calls", "monitor the calls of a PBX's users (RCC), one JSON line per change", runCalls},
 		{"users", "replicate a PBX's users table (PbxTableUsers), print it and its changes", runUsers},
+		{"presence", "watch users' presence (PbxApi), one JSON line per change; -set sets one's own", runPresence},
 		{"digest", "print the login digest for a challenge", runDigest},
 		{"sessionkey", "print the session key of a password login for a challenge", runSessionKey},
 		{"encrypt", "encrypt DATA with a session key and seed (RC4, hex output)", runEncrypt},
