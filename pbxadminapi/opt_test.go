@@ -165,3 +165,25 @@ func TestSecretsNeverPrint(t *testing.T) {
 		t.Errorf("nothing printed:\n%s", out.String())
 	}
 }
+
+// TestObjectJSONFeedsUpdateObject: an Object encodes with the PBX's names
+// and without its pwd, and that JSON decodes as an UpdateObject that sends
+// the same properties.
+func TestObjectJSONFeedsUpdateObject(t *testing.T) {
+	t.Parallel()
+	o := pbxadminapi.Object{GUID: "g", CN: "alice", CdFilter: "f", AppSharing: true, Cfnr: 15, Pwd: "0011",
+		Wakeups: []pbxadminapi.Wakeup{{H: pbxadminapi.Set(0), Name: "moh"}}}
+	b, err := json.Marshal(o)
+	want := `{"guid":"g","cn":"alice","cd-filter":"f","cfnr":15,"app-sharing":true,"wakeups":[{"h":0,"name":"moh"}]}`
+	if err != nil || string(b) != want {
+		t.Fatalf("%s %v\nwant %s", b, err, want)
+	}
+	var u pbxadminapi.UpdateObject
+	if err := json.Unmarshal(b, &u); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := json.Marshal(u)
+	if want := `{"api":"PbxAdminApi","mt":"UpdateObject","guid":"g","cn":"alice","cd-filter":"f","cfnr":15,"app-sharing":true,"wakeups":[{"h":0,"name":"moh"}]}`; string(b2) != want {
+		t.Errorf("%s\nwant %s", b2, want)
+	}
+}
