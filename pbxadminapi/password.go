@@ -133,6 +133,23 @@ func checkChars(s string) error {
 	return nil
 }
 
+// CheckPasswords reports, without an admin key, whether the scheme takes
+// pbxPassword and password: the errors EncryptPassword returns for them
+// before it decrypts anything.
+func CheckPasswords(pbxPassword, password string) error {
+	switch {
+	case password == "":
+		return ErrEmptyPassword
+	case checkChars(password) != nil || checkChars(pbxPassword) != nil:
+		return ErrPasswordCharacters
+	case len(password) > MaxPasswordLen:
+		return ErrPasswordTooLong
+	case len(pbxPassword) > MaxPBXPasswordLen:
+		return ErrPBXPasswordTooLong
+	}
+	return nil
+}
+
 // EncryptPassword returns password in the form the PBX stores and
 // UpdateObject's pwd takes: the lowercase hex of RC4 under the PBX key of
 // the password zero-padded to 24 bytes. The PBX key is decrypted from admin
@@ -141,14 +158,8 @@ func checkChars(s string) error {
 // outside printable ASCII are refused: the scheme's behaviour for them is
 // not documented.
 func EncryptPassword(admin AdminKey, pbxPassword, password string) (Secret, error) {
-	if password == "" {
-		return "", ErrEmptyPassword
-	}
-	if err := checkChars(password); err != nil {
+	if err := CheckPasswords(pbxPassword, password); err != nil {
 		return "", err
-	}
-	if len(password) > MaxPasswordLen {
-		return "", ErrPasswordTooLong
 	}
 	k, err := admin.pbxKey(pbxPassword)
 	if err != nil {

@@ -106,6 +106,7 @@ func commands() []command {
 		{"serve", "run a local AppWebsocket test server (echo service)", runServe},
 		{"calls", "monitor the calls of a PBX's users (RCC), one JSON line per change", runCalls},
 		{"users", "replicate a PBX's users table (PbxTableUsers), print it and its changes", runUsers},
+		{"admin", "read and provision PBX objects (PbxAdminApi): get, search, update, delete, passwd", runAdmin},
 		{"digest", "print the login digest for a challenge", runDigest},
 		{"sessionkey", "print the session key of a password login for a challenge", runSessionKey},
 		{"encrypt", "encrypt DATA with a session key and seed (RC4, hex output)", runEncrypt},
@@ -207,6 +208,7 @@ app's password from APPWS_PASSWORD, NAME=env:VAR or NAME=@FILE.
 Environment:
   APPWS_PASSWORD     the app password (connect, digest, sessionkey, serve)
   APPWS_SESSION_KEY  the session key for encrypt/decrypt/hash
+  APPWS_PBX_PASSWORD the PBX's security password (admin passwd)
 `)
 }
 
