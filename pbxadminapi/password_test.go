@@ -92,6 +92,10 @@ func TestPasswordRefusals(t *testing.T) {
 		{wikiPBXPassword, "", pbxadminapi.ErrEmptyPassword},
 	} {
 		_, err := pbxadminapi.EncryptPassword(admin, tc.pbx, tc.pw)
+		if check := pbxadminapi.CheckPasswords(tc.pbx, tc.pw); tc.want == pbxadminapi.ErrWrongPBXPassword && check != nil ||
+			tc.want != pbxadminapi.ErrWrongPBXPassword && check != tc.want {
+			t.Errorf("CheckPasswords %q %q: %v", tc.pbx, tc.pw, check)
+		}
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%q %q: %v, want %v", tc.pbx, tc.pw, err, tc.want)
 			continue
