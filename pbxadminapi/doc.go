@@ -51,7 +51,8 @@
 // right PBX password from a wrong one (ErrWrongPBXPassword); a password is
 // stored as the lowercase hex of RC4 under K of the password zero-padded to
 // 24 bytes. EncryptPassword and DecryptPassword do this; SetPassword sends
-// it. The wiki's public example is a test of this package.
+// it. The wiki's public example is a test of this package
+// (TestPasswordWikiVector, TestFakeAdminObjectIsTheWikis).
 //
 // Inferred, not documented: that MonitorAdminObjectInfo's key and pwd are
 // the wiki's admin attributes (same names and descriptions), and that
@@ -63,11 +64,11 @@
 // error rather than guessed: user passwords over 23 bytes (24 with the
 // terminating zero; innovaphone's UsersAdmin caps them at 23 characters),
 // PBX passwords over 16 bytes, empty user passwords, and characters outside
-// printable ASCII in either.
+// printable ASCII in either (TestPasswordRefusals, TestSetPasswordRefusedSendsNothing).
 //
 // Passwords and keys never reach an error, a Change or a log line: Secret
 // (Object.Pwd, UpdateObject.Pwd), AdminKey and SetPassword print and log
-// redacted, and an Object's JSON leaves its pwd out.
+// redacted, and an Object's JSON leaves its pwd out (TestSecretsNeverPrint).
 //
 // # Reconnects
 //
@@ -76,7 +77,8 @@
 // the ConfigMonitor reports the loss at once (MonitorEnded, Lost), keeps
 // the config and the admin key, and sends MonitorConfig (and
 // MonitorAdminObject) again in the next session, where it reports only
-// what changed meanwhile, then Synced. Operations are not retried: a Do
+// what changed meanwhile, then Synced (TestMonitorAgainstFakeAcrossReconnects,
+// TestMonitorLossByNewerSession). Operations are not retried: a Do
 // whose message was sent and whose reply never came fails with
 // appws.ErrNoReply, and the PBX may have acted on it.
 //
