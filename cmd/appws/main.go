@@ -117,6 +117,7 @@ func commands() []command {
 		{"calls", "monitor the calls of a PBX's users (RCC), one JSON line per change", runCalls},
 		{"users", "replicate a PBX's users table (PbxTableUsers), print it and its changes", runUsers},
 		{"presence", "watch users' presence (PbxApi), one JSON line per change; -set sets one's own", runPresence},
+		{"admin", "read and provision PBX objects (PbxAdminApi): get, search, update, delete, passwd", runAdmin},
 		{"digest", "print the login digest for a challenge", runDigest},
 		{"sessionkey", "print the session key of a password login for a challenge", runSessionKey},
 		{"encrypt", "encrypt DATA with a session key and seed (RC4, hex output)", runEncrypt},
@@ -243,6 +244,7 @@ throwaway passwords).
 Environment:
   APPWS_PASSWORD     the app password (connect, calls, users, digest, sessionkey, serve)
   APPWS_SESSION_KEY  the session key for encrypt/decrypt/hash
+  APPWS_PBX_PASSWORD the PBX's security password (admin passwd)
 
 Exit status: 0 success; 1 the work failed (server unreachable, login
 refused, connection lost, input not sent, a file unreadable, DATA a helper
