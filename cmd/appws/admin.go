@@ -17,6 +17,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/internal/urltext"
 	"github.com/appwebsocket/appws/pbxadminapi"
 	"github.com/appwebsocket/appws/pbxadminapi/pbxadminapitest"
 )
@@ -353,7 +354,7 @@ func adminConnect(ctx context.Context, af adminFlags, std stdio, cmd string) (c 
 		if srv != nil {
 			srv.Close()
 		}
-		fmt.Fprintf(std.errOut, "%s: %s\n", cmd, dialFailure(shownURL(opts.URL), err))
+		fmt.Fprintf(std.errOut, "%s: %s\n", cmd, dialFailure(urltext.Redacted(opts.URL), err))
 		if errors.As(err, new(*appws.ConfigError)) {
 			return nil, nil, exitUsage
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
+	"github.com/appwebsocket/appws/internal/urltext"
 	"github.com/appwebsocket/appws/pbxapi"
 	"github.com/appwebsocket/appws/pbxapi/pbxapitest"
 )
@@ -103,12 +104,12 @@ func runPresence(ctx context.Context, args []string, std stdio) int {
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(std.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	fmt.Fprintf(std.errOut, "appws presence: connecting to %s (retrying for up to %v)\n", shownURL(*url), dialTimeout)
+	fmt.Fprintf(std.errOut, "appws presence: connecting to %s (retrying for up to %v)\n", urltext.Redacted(*url), dialTimeout)
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	c, err := appws.Dial(dctx, opts)
 	cancel()
 	if err != nil {
-		return bad("%s", dialFailure(shownURL(*url), err))
+		return bad("%s", dialFailure(urltext.Redacted(*url), err))
 	}
 	p.c = c
 	return p.run(ctx, nil, nil)
