@@ -91,8 +91,7 @@ func adminUsage(w io.Writer) {
 
 func runAdmin(ctx context.Context, args []string, std stdio) int {
 	if len(args) == 0 {
-		fmt.Fprintln(std.errOut, "appws admin: a subcommand is required")
-		adminUsage(std.errOut)
+		fmt.Fprintln(std.errOut, "appws admin: a subcommand is required (see 'appws help admin')")
 		return exitUsage
 	}
 	switch args[0] {
@@ -107,8 +106,11 @@ func runAdmin(ctx context.Context, args []string, std stdio) int {
 		}
 	}
 	if i < 0 {
-		fmt.Fprintf(std.errOut, "appws admin: unknown subcommand %q\n", args[0])
-		adminUsage(std.errOut)
+		if strings.HasPrefix(args[0], "-") {
+			fmt.Fprintf(std.errOut, "appws admin: flag provided but not defined: %s (see 'appws help admin')\n", args[0])
+		} else {
+			fmt.Fprintf(std.errOut, "appws admin: unknown subcommand %q (see 'appws help admin')\n", args[0])
+		}
 		return exitUsage
 	}
 	sub := adminSubcommands[i]

@@ -161,7 +161,8 @@ func TestAdminPBXPasswordFromTheEnvironment(t *testing.T) {
 	}
 }
 
-// TestAdminUsage: usage errors exit 2 with the usage; help exits 0.
+// TestAdminUsage: usage errors exit 2 with one line that says where the
+// help is; help exits 0.
 func TestAdminUsage(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -169,7 +170,7 @@ func TestAdminUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"admin"}, exitUsage, "appws admin: a subcommand is required\nUsage: appws admin"},
+		{[]string{"admin"}, exitUsage, "appws admin: a subcommand is required (see 'appws help admin')\n"},
 		{[]string{"admin", "frobnicate"}, exitUsage, `appws admin: unknown subcommand "frobnicate"`},
 		{[]string{"admin", "get"}, exitUsage, "give the object's -cn or its -object guid (one of them)"},
 		{[]string{"admin", "get", "-cn", "a", "-object", "b"}, exitUsage, "one of them"},
