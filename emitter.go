@@ -1,6 +1,7 @@
 package appws
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,8 +29,9 @@ import (
 // buffered channel without filling the channel up again (a blocking send
 // would take the place kept for Closed). So the pump learns that there is
 // room from the consumer's own calls (Handled, MessageComplete wake it at
-// once) and otherwise looks again after a short wait that doubles from
-// pollMin to pollMax while nothing is read.
+// once); otherwise it yields to the consumer pollSpins times, then looks
+// again after a short wait that doubles from pollMin to pollMax while
+// nothing is read.
 type emitter struct {
 	out     chan Event
 	dropped *atomic.Uint64 // the client's count of dropped Messages (Stats)
@@ -53,8 +55,9 @@ const eventBuffer = 128
 
 // The pump's waits for a consumer that reads without calling Handled.
 const (
-	pollMin = 50 * time.Microsecond
-	pollMax = 20 * time.Millisecond
+	pollSpins = 64
+	pollMin   = 50 * time.Microsecond
+	pollMax   = 20 * time.Millisecond
 )
 
 func newEmitter(dropped *atomic.Uint64, ra *readAhead) *emitter {
@@ -153,8 +156,18 @@ func (e *emitter) pump() {
 			wait = pollMin
 			continue
 		}
-		e.waiting.Store(true)
 		e.mu.Unlock()
+		// A consumer that reads makes room within microseconds: yield to
+		// it a few times before sleeping.
+		for i := 0; i < pollSpins && len(e.out) >= eventBuffer; i++ {
+			runtime.Gosched()
+		}
+		if len(e.out) < eventBuffer {
+			e.mu.Lock()
+			wait = pollMin
+			continue
+		}
+		e.waiting.Store(true)
 		if t == nil {
 			t = time.NewTimer(wait)
 			defer t.Stop()
