@@ -313,10 +313,13 @@ func soakGeneration(t *testing.T, srv *appwstest.Server, rng *rand.Rand, deadlin
 			// at once with ErrReplyBlocked (its reply would be behind
 			// Messages only the consumer can take). This consumer reads, so
 			// the service asks again, as the doc of Request suggests.
-			rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+			// It waits a little before asking again, so that the consumer
+			// can take what fills the read-ahead (the soak runs on real time).
+			rctx, rcancel := context.WithTimeout(context.Background(), 15*time.Second)
 			_, err := c.Request(rctx, map[string]string{"mt": "Recovered"})
 			for errors.Is(err, appws.ErrReplyBlocked) && rctx.Err() == nil {
 				stats.replyBlocked++
+				time.Sleep(20 * time.Millisecond)
 				_, err = c.Request(rctx, map[string]string{"mt": "Recovered"})
 			}
 			rcancel()
