@@ -242,8 +242,8 @@ func TestReadAheadIsBoundedInBytes(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			// Its reply cannot come behind a full read-ahead: it fails
-			// instead of waiting (ErrReplyBlocked).
+			// Its reply cannot come behind a full read-ahead from which
+			// nobody takes: it fails after StallWarning (ErrReplyBlocked).
 			_, err := c.Request(ctx, map[string]string{"mt": "NoAnswer"})
 			if !errors.Is(err, appws.ErrReplyBlocked) {
 				t.Errorf("Request = %v", err)
@@ -268,6 +268,7 @@ func TestReadAheadIsBoundedInBytes(t *testing.T) {
 		if grown > 16<<20 {
 			t.Errorf("heap grew by %d MiB while messages were held", grown>>20)
 		}
+		time.Sleep(appws.DefaultStallWarning) // for the Request's ErrReplyBlocked
 		cancel()
 		c.Close()
 	})

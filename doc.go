@@ -26,7 +26,7 @@
 //     accepted all of the message and ErrSessionEnded only when it did not;
 //     Messages read ahead when a session ends are counted in the event that
 //     reports the end; Close reports what it dropped; a Request never waits
-//     for ever on the consumer (ErrReplyBlocked); every connect failure is a
+//     for ever on a stalled consumer (ErrReplyBlocked); every connect failure is a
 //     *ConnectError naming its step.
 //   - With Options.AutoReconnect the client logs in again after a drop, with
 //     a jittered exponential backoff between 1 s and 60 s that starts over

@@ -83,7 +83,7 @@ func signal(ch chan struct{}) {
 func (e *emitter) takeLocked() Event {
 	ev := e.q.next()
 	if m, ok := ev.(Message); ok {
-		e.ra.taken(len(m.Raw))
+		e.ra.take(len(m.Raw))
 	}
 	return ev
 }

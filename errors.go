@@ -43,15 +43,17 @@ var (
 	// connection whose TCP, TLS and websocket upgrade did not complete
 	// within Options.HandshakeTimeout.
 	ErrHandshakeTimeout = errors.New("appws: websocket handshake timed out")
-	// ErrReplyBlocked is the error of a Request whose reply cannot come
-	// because the read-ahead is full of Messages nobody asked for (no
-	// MessageComplete): the reply would be behind them. The message was
-	// written, so the server may have acted on it, as with ErrNoReply.
 	// ErrBacklog is returned by Send and SendText while the consumer is so
 	// far behind that the SendResults waiting for it no longer fit their
 	// bound (rule 8 of Event): read Events. Nothing was sent.
-	ErrBacklog      = errors.New("appws: too many SendResults wait for the consumer: read Events")
-	ErrReplyBlocked = errors.New("appws: the reply is behind Messages waiting for MessageComplete (read-ahead full)")
+	ErrBacklog = errors.New("appws: too many SendResults wait for the consumer: read Events")
+	// ErrReplyBlocked is the error of a Request whose reply cannot come:
+	// the read-ahead is full of Messages waiting for MessageComplete, the
+	// reply would be behind them, and the consumer took none of them for
+	// Options.StallWarning (DefaultStallWarning when warnings are off). The
+	// message was written, so the server may have acted on it, as with
+	// ErrNoReply.
+	ErrReplyBlocked = errors.New("appws: the reply is behind Messages waiting for MessageComplete (read-ahead full, consumer stalled)")
 )
 
 // ConnectError reports a failed connection attempt and names its step:

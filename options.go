@@ -117,6 +117,9 @@ type Options struct {
 	// stalls the session, not in silence. The check runs every
 	// StallWarning, so a stall is reported after between one and two
 	// StallWarnings, once. Default DefaultStallWarning; negative disables it.
+	// It is also how long a Request whose reply is behind a full read-ahead
+	// waits for the consumer to take a Message before it fails with
+	// ErrReplyBlocked (DefaultStallWarning when warnings are off).
 	StallWarning time.Duration
 
 	// ReadLimit is the largest message accepted from the server; a larger

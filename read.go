@@ -159,26 +159,57 @@ func (s *session) readAheadLimits() (int, int) {
 // waitRoom blocks while the read-ahead is full, and reports whether it did.
 // A Request that starts meanwhile widens the limits. Requests whose message
 // was written cannot get their reply while it is full, widened as it is for
-// them: their replies would be behind Messages only the consumer can take.
-// They fail (ErrReplyBlocked) rather than wait for ever.
+// them: their replies are behind Messages only the consumer can take. While
+// the consumer takes Messages, the read-ahead drains and they wait on; once
+// it has taken none for a whole blockAfter, they fail (ErrReplyBlocked)
+// rather than wait for ever.
 func (s *session) waitRoom() (paused bool, err error) {
 	c := &s.env
+	var patience *time.Timer // runs while Requests wait behind the full read-ahead
+	var mark uint64          // c.ra.takes when patience was (re)started
+	defer func() {
+		if patience != nil {
+			patience.Stop()
+		}
+	}()
 	for {
 		if c.ra.hasRoom(s.readAheadLimits()) {
 			s.full = false
 			return paused, nil
 		}
 		paused = true
+		var patienceC <-chan time.Time
 		if c.reqs.pending.Load() > 0 {
-			c.reqs.block(s.id)
+			if patience == nil {
+				mark = c.ra.taken()
+				patience = time.NewTimer(s.blockAfter())
+			}
+			patienceC = patience.C
 		}
 		select {
 		case <-c.ra.room:
 		case <-c.reqs.wake:
+		case <-patienceC:
+			if t := c.ra.taken(); t == mark {
+				c.reqs.block(s.id)
+			} else {
+				mark = t
+			}
+			patience.Reset(s.blockAfter())
 		case <-s.stop:
 			return paused, errStopped
 		}
 	}
+}
+
+// blockAfter is how long Requests wait behind a full read-ahead from which
+// the consumer takes nothing: StallWarning, the time after which such a
+// consumer counts as stalled, or its default when stall warnings are off.
+func (s *session) blockAfter() time.Duration {
+	if d := s.env.opts.StallWarning; d > 0 {
+		return d
+	}
+	return DefaultStallWarning
 }
 
 // readAhead counts the received Messages that wait for delivery, in number
@@ -190,6 +221,7 @@ func (s *session) waitRoom() (paused bool, err error) {
 type readAhead struct {
 	mu                 sync.Mutex
 	count, bytes       int
+	takes              uint64 // Messages delivered so far: the consumer's progress
 	waiting            bool
 	lowCount, lowBytes int
 	room               chan struct{} // cap 1
@@ -205,9 +237,10 @@ func (r *readAhead) add(n int) {
 	r.mu.Unlock()
 }
 
-// taken settles a delivered Message of n bytes.
-func (r *readAhead) taken(n int) {
+// take settles a delivered Message of n bytes.
+func (r *readAhead) take(n int) {
 	r.mu.Lock()
+	r.takes++
 	r.count--
 	r.bytes -= n
 	if r.waiting && r.count <= r.lowCount && r.bytes <= r.lowBytes {
@@ -215,6 +248,13 @@ func (r *readAhead) taken(n int) {
 		signal(r.room)
 	}
 	r.mu.Unlock()
+}
+
+// taken returns how many Messages were delivered so far.
+func (r *readAhead) taken() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.takes
 }
 
 // reset empties the account (the Messages were dropped) and releases a

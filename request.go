@@ -140,10 +140,13 @@ func (e *endedError) Unwrap() error { return e.cause }
 // calls: while it waits, the client reads up to RequestReadAhead messages
 // (and RequestReadAheadBytes) beyond the read-ahead, so the reply is found
 // behind held Messages. If even that fills up before the reply comes, the
-// reply is behind Messages only the consumer can take, so Request does not
-// wait for it: it fails at once with ErrReplyBlocked (its message was
-// written, as with ErrNoReply), and the reply, when it is read, goes to
-// Events() like any other Message.
+// reply is behind Messages only the consumer can take: Request waits while
+// the consumer takes them (a consumer that reads on another goroutine, if
+// slower than the server sends), and once it has taken none for
+// Options.StallWarning (a stalled consumer, or one that waits in this very
+// Request), Request fails with ErrReplyBlocked (its message was written, as
+// with ErrNoReply). The reply, when it is read, goes to Events() like any
+// other Message.
 //
 // ctx bounds the whole wait. If the session ends first, the error says
 // whether the message was sent: errors.Is(err, ErrSessionEnded) means the

@@ -387,9 +387,65 @@ func TestRequestNeverWaitsForEverBehindUnwantedMessages(t *testing.T) {
 		if !errors.Is(err, appws.ErrReplyBlocked) {
 			t.Fatalf("Request after %v: %v, want ErrReplyBlocked", time.Since(start), err)
 		}
+		// It waited one StallWarning for the consumer, not more.
+		if d := time.Since(start); d < appws.DefaultStallWarning || d > 2*appws.DefaultStallWarning {
+			t.Errorf("ErrReplyBlocked after %v, want after StallWarning (%v)", d, appws.DefaultStallWarning)
+		}
 		if !strings.HasPrefix(err.Error(), "appws: ") {
 			t.Errorf("error %q", err)
 		}
+	})
+}
+
+// TestRequestWaitsWhileTheConsumerTakesMessages: the reply to a Request
+// made on a worker goroutine is behind 800 Messages, 500 more than the
+// read-ahead holds, and the event loop takes one every 100 ms, slower than
+// the server sends them. The Request waits while the loop takes them (50 s,
+// longer than StallWarning) and gets its reply: the consumer is slow, not
+// stalled.
+func TestRequestWaitsWhileTheConsumerTakesMessages(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const flood = 800 // 500 beyond ReadAhead + RequestReadAhead (16 + 256)
+		c, _ := memLoggedIn(t, appwstest.Config{Handler: func(ss *appwstest.Session, m appws.Message) {
+			if m.MT == "Req" {
+				go func() {
+					for i := range flood {
+						if ss.Send(map[string]any{"mt": "Flood", "i": i}) != nil {
+							return
+						}
+					}
+					_ = ss.Send(map[string]string{"mt": "ReqResult", "src": m.Src})
+				}()
+			}
+		}})
+		tookAll := make(chan struct{})
+		loopDone := make(chan struct{})
+		go func() {
+			defer close(loopDone)
+			n := 0
+			c.MessageComplete() // for the ConnectComplete memLoggedIn took
+			for ev := range c.Events() {
+				if m, ok := ev.(appws.Message); ok && m.MT == "Flood" {
+					time.Sleep(100 * time.Millisecond)
+					if n++; n == flood {
+						close(tookAll)
+					}
+				}
+				c.Handled(ev)
+			}
+		}()
+		start := time.Now()
+		reply, err := c.Request(context.Background(), map[string]string{"mt": "Req"})
+		if err != nil || reply.MT != "ReqResult" {
+			t.Fatalf("Request after %v: %+v, %v; want the ReqResult", time.Since(start), reply, err)
+		}
+		if d := time.Since(start); d <= appws.DefaultStallWarning {
+			t.Errorf("the reply came after %v; the test wants a wait beyond StallWarning", d)
+		}
+		<-tookAll // every Flood Message reaches the loop, the reply did not
+		c.Close()
+		<-loopDone
 	})
 }
 
