@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/outbox"
 )
 
 // PBXConfig is the local PBX's config as MonitorConfigInfo reports it.
@@ -148,7 +149,7 @@ func (m MonitorAdminObject) MarshalJSON() ([]byte, error) {
 type ConfigMonitor struct {
 	cfg Config
 
-	syncMu sync.Mutex // one Sync sends at a time
+	gate outbox.Gate // one Sync sends at a time
 
 	mu      sync.Mutex
 	session uint64 // the session monitored, or the last one
@@ -165,7 +166,7 @@ type ConfigMonitor struct {
 
 // New returns a ConfigMonitor. It sends nothing until Handle sees a
 // ConnectComplete and Sync is called.
-func New(cfg Config) *ConfigMonitor { return &ConfigMonitor{cfg: cfg} }
+func New(cfg Config) *ConfigMonitor { return &ConfigMonitor{gate: outbox.NewGate(), cfg: cfg} }
 
 // Handle takes the next event of the client and returns what changed, in
 // order; nil for events that are not the monitor's. It never sends and
@@ -294,12 +295,21 @@ func (m *ConfigMonitor) Pending() bool {
 // fails leaves its message and those after it pending for the next Sync,
 // and Sync returns its error; the next session replaces what was pending.
 // Sync does not hold the monitor's lock while it sends.
+//
+// One Sync sends at a time; another waits for its turn no longer than its
+// ctx. When s knows its session (an *appws.Client does) and that is not
+// the session last fed to Handle, Sync sends nothing and returns nil: the
+// consumer is behind, the messages are for a session that is gone, and
+// the events still to come (Disconnected, the next ConnectComplete) say
+// what to send next.
 func (m *ConfigMonitor) Sync(ctx context.Context, s appws.Sender) error {
-	m.syncMu.Lock()
-	defer m.syncMu.Unlock()
+	if err := m.gate.Enter(ctx); err != nil {
+		return err
+	}
+	defer m.gate.Leave()
 	for {
 		m.mu.Lock()
-		if len(m.pending) == 0 {
+		if len(m.pending) == 0 || outbox.Stale(s, m.session) {
 			m.mu.Unlock()
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/outbox"
 )
 
 // Config configures a Watcher.
@@ -28,7 +29,7 @@ type Config struct {
 // goroutine, but Handle must get the events in the order Events delivered
 // them.
 type Watcher struct {
-	sem chan struct{} // held by the one Sync that sends
+	gate outbox.Gate // held by the one Sync that sends
 
 	mu      sync.Mutex
 	prefix  string
@@ -83,7 +84,7 @@ func New(cfg Config) *Watcher {
 		prefix = "pbxapi"
 	}
 	return &Watcher{
-		sem:     make(chan struct{}, 1),
+		gate:    outbox.NewGate(),
 		prefix:  prefix,
 		byKey:   map[Target]*sub{},
 		bySrc:   map[string]*sub{},
@@ -235,10 +236,6 @@ func (w *Watcher) Pending() bool {
 	return w.session != 0 && len(w.pending) > 0
 }
 
-// sessioner is what Sync asks of a Sender that knows its session, as
-// *appws.Client does.
-type sessioner interface{ Session() uint64 }
-
 // Sync sends what is pending, in order: after a ConnectComplete every
 // subscription, after SubscribePresence and the others their message. It
 // does nothing when nothing is pending, so the loop calls it after every
@@ -252,16 +249,13 @@ type sessioner interface{ Session() uint64 }
 // nil: the messages are for a session that is gone, and the events still
 // to come (Disconnected, the next ConnectComplete) say what to send next.
 func (w *Watcher) Sync(ctx context.Context, s appws.Sender) error {
-	select {
-	case w.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := w.gate.Enter(ctx); err != nil {
+		return err
 	}
-	defer func() { <-w.sem }()
-	sc, _ := s.(sessioner)
+	defer w.gate.Leave()
 	for {
 		w.mu.Lock()
-		if w.session == 0 || len(w.pending) == 0 || (sc != nil && sc.Session() != w.session) {
+		if w.session == 0 || len(w.pending) == 0 || outbox.Stale(s, w.session) {
 			w.mu.Unlock()
 			return nil
 		}

@@ -646,3 +646,31 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("sent %d+%d messages, want Initialize and 200 UserInitialize (%v)", sent, len(r.sent), err)
 	}
 }
+
+// sessionRecorder is a recorder whose Session method says which session
+// it is on, as *appws.Client's does.
+type sessionRecorder struct {
+	recorder
+	cur uint64
+}
+
+func (s *sessionRecorder) Session() uint64 { return s.cur }
+
+// TestSyncSendsNothingForAGoneSession: a client already on another
+// session than the one the Monitor was last fed (the consumer is behind)
+// gets nothing; the messages stay pending for the session they are for.
+func TestSyncSendsNothingForAGoneSession(t *testing.T) {
+	t.Parallel()
+	m := rcc.New(rcc.Config{})
+	m.Handle(appws.ConnectComplete{Session: 1})
+	for _, cur := range []uint64{2, 0} { // on session 2; between sessions
+		s := &sessionRecorder{cur: cur}
+		if err := m.Sync(context.Background(), s); err != nil || len(s.sent) != 0 || !m.Pending() {
+			t.Fatalf("client on session %d: Sync %v, sent %v, pending %v", cur, err, s.sent, m.Pending())
+		}
+	}
+	s := &sessionRecorder{cur: 1}
+	if err := m.Sync(context.Background(), s); err != nil || len(s.sent) != 1 || !strings.Contains(s.sent[0], `"mt":"Initialize"`) {
+		t.Fatalf("Sync %v, sent %v", err, s.sent)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/outbox"
 )
 
 // Config configures a Monitor.
@@ -38,8 +39,8 @@ type Config struct {
 // called from any goroutine; Handle must still be given the events in the
 // order the client delivered them.
 type Monitor struct {
-	cfg    Config
-	syncMu sync.Mutex // one Sync at a time; not held with mu during a Send
+	cfg  Config
+	gate outbox.Gate // one Sync at a time; not held with mu during a Send
 
 	mu       sync.Mutex
 	session  uint64 // the session handles and calls belong to; 0: none up
@@ -99,6 +100,7 @@ type pbxCall struct {
 // client's events with Handle, from the first ConnectComplete on.
 func New(cfg Config) *Monitor {
 	return &Monitor{
+		gate:     outbox.NewGate(),
 		cfg:      cfg,
 		users:    map[string]*userState{},
 		byHandle: map[int]*userState{},

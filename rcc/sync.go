@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/outbox"
 )
 
 // Pending reports whether Sync has something to send: Initialize at the
@@ -27,15 +28,28 @@ func (m *Monitor) Pending() bool {
 // session replaces them with what that session needs. The Monitor's lock
 // is not held while a Send waits.
 //
+// One Sync sends at a time; another waits for its turn no longer than its
+// ctx. When s knows its session (an *appws.Client does) and that is not
+// the session last fed to Handle, Sync sends nothing and returns nil: the
+// consumer is behind, the messages are for a session that is gone, and
+// the events still to come (Disconnected, the next ConnectComplete) say
+// what to send next.
+//
 // The messages are sent, not requested: the UserInfos and CallInfos they
 // start carry their src and may come before their Result, so Handle reads
 // the replies from the event stream.
 func (m *Monitor) Sync(ctx context.Context, s appws.Sender) error {
-	m.syncMu.Lock()
-	defer m.syncMu.Unlock()
+	if err := m.gate.Enter(ctx); err != nil {
+		return err
+	}
+	defer m.gate.Leave()
 	for {
+		var msg json.Marshaler
+		var undo func()
 		m.mu.Lock()
-		msg, undo := m.nextLocked()
+		if !outbox.Stale(s, m.session) {
+			msg, undo = m.nextLocked()
+		}
 		m.mu.Unlock()
 		if msg == nil {
 			return nil

@@ -567,9 +567,12 @@ func TestSyncSendsWithoutLock(t *testing.T) {
 		n++
 		_ = r.Len()
 		_ = r.Pending()
-		// A Sync from inside a Send returns at once: one sends at a time.
-		if err := r.Sync(context.Background(), &recorder{fail: errors.New("second sender used")}); err != nil {
-			t.Error(err)
+		// One Sync sends at a time: a second one waits for its turn, no
+		// longer than its ctx, and sends nothing.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := r.Sync(ctx, &recorder{fail: errors.New("second sender used")}); !errors.Is(err, context.Canceled) {
+			t.Errorf("the second Sync: %v, want context.Canceled", err)
 		}
 	}
 	r.Handle(appws.ConnectComplete{Session: 1})
@@ -717,5 +720,33 @@ func TestAddWhilePagingIsNotAPage(t *testing.T) {
 	}
 	if got := feed(t, r, s, pbxMsg(1, "ReplicateNextResult", "")); summary(got) != "added a, added b, synced" {
 		t.Errorf("changes %s", summary(got))
+	}
+}
+
+// sessionRecorder is a recorder whose Session method says which session
+// it is on, as *appws.Client's does.
+type sessionRecorder struct {
+	*recorder
+	cur uint64
+}
+
+func (s *sessionRecorder) Session() uint64 { return s.cur }
+
+// TestSyncSendsNothingForAGoneSession: a client already on another
+// session than the one the Replicator was last fed (the consumer is
+// behind) gets nothing; ReplicateStart stays pending for its session.
+func TestSyncSendsNothingForAGoneSession(t *testing.T) {
+	t.Parallel()
+	r := tableusers.New(tableusers.Config{})
+	r.Handle(appws.ConnectComplete{Session: 1})
+	for _, cur := range []uint64{2, 0} { // on session 2; between sessions
+		s := &sessionRecorder{&recorder{}, cur}
+		if err := r.Sync(context.Background(), s); err != nil || len(s.sent) != 0 || !r.Pending() {
+			t.Fatalf("client on session %d: Sync %v, sent %v, pending %v", cur, err, s.sent, r.Pending())
+		}
+	}
+	s := &sessionRecorder{&recorder{}, 1}
+	if err := r.Sync(context.Background(), s); err != nil || len(s.sent) != 1 || s.sent[0]["mt"] != "ReplicateStart" {
+		t.Fatalf("Sync %v, sent %v", err, s.sent)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/outbox"
 )
 
 // API is the value of "api" in every message of the protocol.
@@ -163,6 +164,8 @@ type Replicator struct {
 	src    string
 	cfgErr error
 
+	gate outbox.Gate // one Sync sends at a time
+
 	mu       sync.Mutex
 	session  uint64 // the session replicating, or the last one
 	phase    phase
@@ -170,7 +173,6 @@ type Replicator struct {
 	avail    map[string]Column // from ReplicateStartResult of session
 	out      []outMsg          // to send in session, in order
 	gen      uint64            // counts the replacements of out
-	sending  bool              // a Sync is sending out[0]
 	table    map[string]User   // the last complete table, kept live
 	synced   bool
 }
@@ -183,6 +185,7 @@ func New(cfg Config) *Replicator {
 		cols = DefaultColumns
 	}
 	r := &Replicator{
+		gate:   outbox.NewGate(),
 		want:   map[string]bool{ColGUID: true},
 		src:    cfg.Src,
 		cfgErr: cfg.Validate(),

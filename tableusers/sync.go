@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/outbox"
 )
 
 // Sync sends what the replication needs now (ReplicateStart after a
@@ -17,28 +18,35 @@ import (
 // messages are sent, not requested: the replies come back as events for
 // Handle.
 //
-// Sync does not hold the Replicator's lock while it sends. While one Sync
-// is sending, another returns nil at once; the first sends what is pending.
-// A Replicator made from an invalid Config sends nothing: Sync returns
-// Validate's error.
+// Sync does not hold the Replicator's lock while it sends. A Replicator
+// made from an invalid Config sends nothing: Sync returns Validate's error.
+//
+// One Sync sends at a time; another waits for its turn no longer than its
+// ctx. When s knows its session (an *appws.Client does) and that is not
+// the session last fed to Handle, Sync sends nothing and returns nil: the
+// consumer is behind, the messages are for a session that is gone, and
+// the events still to come (Disconnected, the next ConnectComplete) say
+// what to send next.
 func (r *Replicator) Sync(ctx context.Context, s appws.Sender) error {
 	if r.cfgErr != nil {
 		return r.cfgErr
 	}
+	if err := r.gate.Enter(ctx); err != nil {
+		return err
+	}
+	defer r.gate.Leave()
 	for {
 		r.mu.Lock()
-		if r.sending || len(r.out) == 0 {
+		if len(r.out) == 0 || outbox.Stale(s, r.session) {
 			r.mu.Unlock()
 			return nil
 		}
 		msg, gen, session := r.out[0], r.gen, r.session
-		r.sending = true
 		r.mu.Unlock()
 
 		_, err := s.Send(ctx, msg.raw)
 
 		r.mu.Lock()
-		r.sending = false
 		if err == nil && gen == r.gen { // else a new session replaced out
 			r.out[0] = outMsg{}
 			r.out = r.out[1:]
