@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -357,5 +358,42 @@ func TestRecordLimitKeepsTheNewest(t *testing.T) {
 		if err := m.Decode(&v); err != nil || v.N != 7+i {
 			t.Errorf("message %d: %s, want n=%d", i, m.Raw, 7+i)
 		}
+	}
+}
+
+// TestRecordSpansSessionsAndWaits: a Record keeps the messages of every
+// session in order, filters by mt, and WaitFor returns once enough came,
+// or with ctx's error and what it has.
+func TestRecordSpansSessionsAndWaits(t *testing.T) {
+	t.Parallel()
+	var rec appwstest.Record
+	srv := newServer(t, appwstest.Config{Handler: func(ss *appwstest.Session, m appws.Message) { rec.Add(ss, m) }})
+	var want []string
+	for range 2 {
+		c, ss := loggedIn(t, srv)
+		for _, mt := range []string{"A", "B"} {
+			c.send(map[string]string{"mt": mt})
+			want = append(want, fmt.Sprintf("%s@%d", mt, ss.ID()))
+		}
+		if _, err := rec.WaitFor(ctx(t), "B", len(want)/2); err != nil {
+			t.Fatal(err)
+		}
+		ss.Drop()
+	}
+	var got []string
+	for _, m := range rec.Messages("") {
+		got = append(got, fmt.Sprintf("%s@%d", m.MT, m.Session))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("recorded %v, want %v", got, want)
+	}
+	if as := rec.Messages("A"); len(as) != 2 || as[0].MT != "A" || as[1].MT != "A" {
+		t.Errorf("Messages(A) = %+v", as)
+	}
+	ended, stop := context.WithCancel(context.Background())
+	stop()
+	as, err := rec.WaitFor(ended, "A", 3)
+	if !errors.Is(err, context.Canceled) || len(as) != 2 || !strings.HasPrefix(err.Error(), "appwstest: waiting for 3 A, have 2: ") {
+		t.Errorf("WaitFor beyond what came: %d messages, %v", len(as), err)
 	}
 }

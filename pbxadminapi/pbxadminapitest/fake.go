@@ -98,8 +98,7 @@ type Fake struct {
 	adminMonitors []sub
 	fail          map[string]failure
 	repeatPages   bool
-	received      []appws.Message
-	recvSig       chan struct{}
+	received      appwstest.Record // the PbxAdminApi messages, from every session
 }
 
 type object struct {
@@ -132,8 +131,7 @@ func New(cfg Config) *Fake {
 	if len(k) != 16 {
 		panic("pbxadminapitest: Config.Key is not 16 bytes")
 	}
-	f := &Fake{k: k, pbx: cfg.PBX, regs: map[string][]pbxadminapi.Reg{}, fail: map[string]failure{},
-		recvSig: make(chan struct{})}
+	f := &Fake{k: k, pbx: cfg.PBX, regs: map[string][]pbxadminapi.Reg{}, fail: map[string]failure{}}
 	f.setAdminLocked(cfg.PBXPassword)
 	for _, o := range cfg.Objects {
 		if _, err := f.Put(o); err != nil {
@@ -204,7 +202,7 @@ func (f *Fake) handle(ss *appwstest.Session, m appws.Message, next func(*appwste
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.recordLocked(ss, m)
+	f.received.Add(ss, m)
 	f.pruneLocked()
 	var req request
 	if err := m.Decode(&req); err != nil {
@@ -290,14 +288,6 @@ func nonNil[T any](s []T) []T {
 
 // send sends msg to ss; a failure means the session is going away.
 func send(ss *appwstest.Session, msg any) { _ = ss.Send(msg) }
-
-func (f *Fake) recordLocked(ss *appwstest.Session, m appws.Message) {
-	m.Raw = bytes.Clone(m.Raw)
-	m.Session = ss.ID()
-	f.received = append(f.received, m)
-	close(f.recvSig)
-	f.recvSig = make(chan struct{})
-}
 
 // pruneLocked forgets the monitors of sessions that ended.
 func (f *Fake) pruneLocked() {
@@ -783,40 +773,13 @@ func (f *Fake) RepeatPages(on bool) {
 	f.repeatPages = on
 }
 
-// Received returns the PbxAdminApi messages received so far from every
-// session, in order (copies; Session is the appwstest Session.ID).
-func (f *Fake) Received() []appws.Message {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]appws.Message, len(f.received))
-	for i, m := range f.received {
-		m.Raw = bytes.Clone(m.Raw)
-		out[i] = m
-	}
-	return out
-}
+// Received returns the PbxAdminApi messages received so far from every session,
+// in order (copies; Message.Session is the appwstest Session.ID).
+func (f *Fake) Received() []appws.Message { return f.received.Messages("") }
 
-// WaitFor waits until n PbxAdminApi messages with mt were received and
-// returns them.
+// WaitFor waits until n PbxAdminApi messages with mt were received and returns
+// them all (decode one with Message.Decode to check its fields). When ctx
+// ends first, it returns those it has and an error that wraps ctx's.
 func (f *Fake) WaitFor(ctx context.Context, mt string, n int) ([]appws.Message, error) {
-	for {
-		f.mu.Lock()
-		var got []appws.Message
-		for _, m := range f.received {
-			if m.MT == mt {
-				m.Raw = bytes.Clone(m.Raw)
-				got = append(got, m)
-			}
-		}
-		sig := f.recvSig
-		f.mu.Unlock()
-		if len(got) >= n {
-			return got, nil
-		}
-		select {
-		case <-sig:
-		case <-ctx.Done():
-			return got, fmt.Errorf("pbxadminapitest: waiting for %d %s, have %d: %w", n, mt, len(got), ctx.Err())
-		}
-	}
+	return f.received.WaitFor(ctx, mt, n)
 }

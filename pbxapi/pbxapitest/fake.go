@@ -43,7 +43,6 @@
 package pbxapitest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -75,8 +74,7 @@ type Fake struct {
 	presSubs    []presSub
 	profSubs    []profSub
 	nextContact int
-	received    []appws.Message
-	recvSig     chan struct{}
+	received    appwstest.Record // the PbxApi messages, from every session
 }
 
 // presSub is a session's presence subscription.
@@ -98,7 +96,7 @@ var DefaultNodeInfo = pbxapi.NodeInfo{Name: "master", PrefixIntl: "000", PrefixN
 
 // New returns a fake with users (copied) and no profiles.
 func New(users ...User) *Fake {
-	f := &Fake{profiles: map[string][]*pbxapi.Profile{}, node: DefaultNodeInfo, recvSig: make(chan struct{})}
+	f := &Fake{profiles: map[string][]*pbxapi.Profile{}, node: DefaultNodeInfo}
 	for _, u := range users {
 		c := u.clone()
 		f.users = append(f.users, &c)
@@ -151,7 +149,7 @@ func (f *Fake) handle(ss *appwstest.Session, m appws.Message, next func(*appwste
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.recordLocked(ss, m)
+	f.received.Add(ss, m)
 	f.pruneLocked()
 	var req request
 	var creq struct {
@@ -257,14 +255,6 @@ func (f *Fake) handle(ss *appwstest.Session, m appws.Message, next func(*appwste
 
 // send sends msg to ss; a failure means the session is going away.
 func send(ss *appwstest.Session, msg any) { _ = ss.Send(msg) }
-
-func (f *Fake) recordLocked(ss *appwstest.Session, m appws.Message) {
-	m.Raw = bytes.Clone(m.Raw)
-	m.Session = ss.ID()
-	f.received = append(f.received, m)
-	close(f.recvSig)
-	f.recvSig = make(chan struct{})
-}
 
 // pruneLocked forgets the subscriptions of sessions that ended.
 func (f *Fake) pruneLocked() {
@@ -553,39 +543,12 @@ func (f *Fake) SetNodeInfo(n pbxapi.NodeInfo) {
 }
 
 // Received returns the PbxApi messages received so far from every session,
-// in order (copies; Session is the appwstest Session.ID).
-func (f *Fake) Received() []appws.Message {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]appws.Message, len(f.received))
-	for i, m := range f.received {
-		m.Raw = bytes.Clone(m.Raw)
-		out[i] = m
-	}
-	return out
-}
+// in order (copies; Message.Session is the appwstest Session.ID).
+func (f *Fake) Received() []appws.Message { return f.received.Messages("") }
 
 // WaitFor waits until n PbxApi messages with mt were received and returns
-// them (decode one with Message.Decode to check its fields).
+// them all (decode one with Message.Decode to check its fields). When ctx
+// ends first, it returns those it has and an error that wraps ctx's.
 func (f *Fake) WaitFor(ctx context.Context, mt string, n int) ([]appws.Message, error) {
-	for {
-		f.mu.Lock()
-		var got []appws.Message
-		for _, m := range f.received {
-			if m.MT == mt {
-				m.Raw = bytes.Clone(m.Raw)
-				got = append(got, m)
-			}
-		}
-		sig := f.recvSig
-		f.mu.Unlock()
-		if len(got) >= n {
-			return got, nil
-		}
-		select {
-		case <-sig:
-		case <-ctx.Done():
-			return got, fmt.Errorf("pbxapitest: waiting for %d %s, have %d: %w", n, mt, len(got), ctx.Err())
-		}
-	}
+	return f.received.WaitFor(ctx, mt, n)
 }

@@ -55,7 +55,6 @@
 package rcctest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -75,8 +74,7 @@ type Fake struct {
 	calls    []*call
 	nextUser int
 	nextCall int
-	received []appws.Message
-	recvSig  chan struct{}
+	received appwstest.Record // the RCC messages, from every session
 }
 
 // User is a user of the fake PBX.
@@ -140,7 +138,7 @@ type watcher struct {
 
 // New returns a fake PBX with users (copied).
 func New(users ...User) *Fake {
-	return &Fake{users: slices.Clone(users), recvSig: make(chan struct{})}
+	return &Fake{users: slices.Clone(users)}
 }
 
 // Handler handles the RCC messages of a session and passes the others to
@@ -176,7 +174,7 @@ func (f *Fake) handle(ss *appwstest.Session, m appws.Message, next func(*appwste
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.recordLocked(ss, m)
+	f.received.Add(ss, m)
 	f.pruneLocked()
 	var req request
 	if m.Decode(&req) != nil {
@@ -270,14 +268,6 @@ func (f *Fake) userInitializeLocked(ss *appwstest.Session, src string, req reque
 			send(ss, callInfoOf(w, c))
 		}
 	}
-}
-
-func (f *Fake) recordLocked(ss *appwstest.Session, m appws.Message) {
-	m.Raw = bytes.Clone(m.Raw)
-	m.Session = ss.ID()
-	f.received = append(f.received, m)
-	close(f.recvSig)
-	f.recvSig = make(chan struct{})
 }
 
 // pruneLocked forgets the sessions that ended.
@@ -685,39 +675,12 @@ func (f *Fake) Calls() []Call {
 }
 
 // Received returns the RCC messages received so far from every session,
-// in order (copies; Session is the appwstest Session.ID).
-func (f *Fake) Received() []appws.Message {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]appws.Message, len(f.received))
-	for i, m := range f.received {
-		m.Raw = bytes.Clone(m.Raw)
-		out[i] = m
-	}
-	return out
-}
+// in order (copies; Message.Session is the appwstest Session.ID).
+func (f *Fake) Received() []appws.Message { return f.received.Messages("") }
 
 // WaitFor waits until n RCC messages with mt were received and returns
-// them (decode one with Message.Decode to check its fields).
+// them all (decode one with Message.Decode to check its fields). When ctx
+// ends first, it returns those it has and an error that wraps ctx's.
 func (f *Fake) WaitFor(ctx context.Context, mt string, n int) ([]appws.Message, error) {
-	for {
-		f.mu.Lock()
-		var got []appws.Message
-		for _, m := range f.received {
-			if m.MT == mt {
-				m.Raw = bytes.Clone(m.Raw)
-				got = append(got, m)
-			}
-		}
-		sig := f.recvSig
-		f.mu.Unlock()
-		if len(got) >= n {
-			return got, nil
-		}
-		select {
-		case <-sig:
-		case <-ctx.Done():
-			return got, fmt.Errorf("rcctest: waiting for %d %s, have %d: %w", n, mt, len(got), ctx.Err())
-		}
-	}
+	return f.received.WaitFor(ctx, mt, n)
 }

@@ -45,7 +45,6 @@
 package tableuserstest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -82,8 +81,7 @@ type Fake struct {
 	known     map[string]bool
 	dropAfter int // drop the next session paging after so many rows; 0: never
 	repl      map[*appwstest.Session]*replication
-	received  []appws.Message
-	recvSig   chan struct{} // closed and replaced on every message received
+	received  appwstest.Record // the PbxTableUsers messages, from every session
 }
 
 // replication is one session's replication.
@@ -100,10 +98,9 @@ type replication struct {
 // encode as JSON, panics.
 func New(rows ...Row) *Fake {
 	f := &Fake{
-		rows:    make(map[string]Row),
-		known:   make(map[string]bool),
-		repl:    make(map[*appwstest.Session]*replication),
-		recvSig: make(chan struct{}),
+		rows:  make(map[string]Row),
+		known: make(map[string]bool),
+		repl:  make(map[*appwstest.Session]*replication),
 	}
 	for _, c := range published {
 		f.known[c] = true
@@ -164,11 +161,7 @@ func (f *Fake) handle(ss *appwstest.Session, m appws.Message, next func(*appwste
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m.Raw = bytes.Clone(m.Raw)
-	m.Session = ss.ID()
-	f.received = append(f.received, m)
-	close(f.recvSig)
-	f.recvSig = make(chan struct{})
+	f.received.Add(ss, m)
 	switch m.MT {
 	case "ReplicateStart":
 		var req struct {
@@ -316,44 +309,6 @@ func (f *Fake) DropAfterPages(n int) {
 	f.mu.Unlock()
 }
 
-// Received returns the PbxTableUsers messages received, from all sessions,
-// in order (copies; Message.Session is the appwstest Session.ID).
-func (f *Fake) Received() []appws.Message {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.receivedLocked("")
-}
-
-func (f *Fake) receivedLocked(mt string) []appws.Message {
-	var out []appws.Message
-	for _, m := range f.received {
-		if mt == "" || m.MT == mt {
-			m.Raw = bytes.Clone(m.Raw)
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// WaitFor waits until n PbxTableUsers messages with mt were received and
-// returns them all (decode one with Message.Decode to check its fields).
-// It fails when ctx ends first.
-func (f *Fake) WaitFor(ctx context.Context, mt string, n int) ([]appws.Message, error) {
-	for {
-		f.mu.Lock()
-		got, sig := f.receivedLocked(mt), f.recvSig
-		f.mu.Unlock()
-		if len(got) >= n {
-			return got, nil
-		}
-		select {
-		case <-sig:
-		case <-ctx.Done():
-			return got, fmt.Errorf("tableuserstest: waiting for %d %s, have %d: %w", n, mt, len(got), ctx.Err())
-		}
-	}
-}
-
 // Replicating returns how many sessions have started a replication and
 // are not known to have ended.
 func (f *Fake) Replicating() int {
@@ -368,4 +323,15 @@ func (f *Fake) Replicating() int {
 		}
 	}
 	return n
+}
+
+// Received returns the PbxTableUsers messages received so far from every session,
+// in order (copies; Message.Session is the appwstest Session.ID).
+func (f *Fake) Received() []appws.Message { return f.received.Messages("") }
+
+// WaitFor waits until n PbxTableUsers messages with mt were received and returns
+// them all (decode one with Message.Decode to check its fields). When ctx
+// ends first, it returns those it has and an error that wraps ctx's.
+func (f *Fake) WaitFor(ctx context.Context, mt string, n int) ([]appws.Message, error) {
+	return f.received.WaitFor(ctx, mt, n)
 }
