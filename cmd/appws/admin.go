@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
-	"github.com/appwebsocket/appws/internal/urltext"
 	"github.com/appwebsocket/appws/pbxadminapi"
 	"github.com/appwebsocket/appws/pbxadminapi/pbxadminapitest"
 )
@@ -56,24 +54,6 @@ var adminSubcommands = []struct{ name, synopsis, summary, about string }{
 			"admin object; that password comes from -pbx-password-file or APPWS_PBX_PASSWORD,\n" +
 			"never from a flag. Passwords over 23 bytes, PBX passwords over 16 and characters\n" +
 			"outside printable ASCII are refused before anything is sent."},
-}
-
-// adminFlags are the flags every subcommand has.
-type adminFlags struct {
-	url, pbxObj, caCert *string
-	l                   loginFlags
-	insecure, verbose   *bool
-}
-
-func addAdminFlags(fs *flag.FlagSet) adminFlags {
-	return adminFlags{
-		url:      fs.String("url", "", "PBX app object `URL`, ws:// or wss:// (default: an embedded fake PBX)"),
-		l:        addLoginFlags(fs),
-		pbxObj:   fs.String("pbxobj", "", "login pbxObj (not covered by the digest)"),
-		caCert:   fs.String("cacert", "", "trust the CA certificates in PEM `FILE` (besides the system's)"),
-		insecure: fs.Bool("insecure", false, "do not verify the server's certificate (DANGEROUS)"),
-		verbose:  fs.Bool("v", false, "log the library's connection events to stderr"),
-	}
 }
 
 func adminUsage(w io.Writer) {
@@ -119,7 +99,7 @@ func runAdmin(ctx context.Context, args []string, std stdio) int {
 		"password from -password-file or APPWS_PASSWORD); without, to an embedded fake\n"+
 		"PBX (PBX password \""+fakePBXPassword+"\"). A failure prints one line on stderr\n"+
 		"and exits 1.")
-	af := addAdminFlags(fs)
+	af := addPBXFlags(fs)
 	cmd := "appws admin " + sub.name
 	var (
 		cn, object, pbxPwFile, newPwFile *string
@@ -149,11 +129,8 @@ func runAdmin(ctx context.Context, args []string, std stdio) int {
 	if sub.name == "update" && fs.NArg() != 1 {
 		return usageError(fs, std, "the update, a JSON object, is required (\"-\": from stdin)")
 	}
-	if *af.url == "" && *af.l.app != "" {
-		return usageError(fs, std, "-app needs -url")
-	}
-	if *af.url != "" && *af.l.app == "" {
-		return usageError(fs, std, "-url needs -app")
+	if code, ok := af.check(fs, std); !ok {
+		return code
 	}
 
 	// Everything from the user is read and checked before connecting, so
@@ -187,7 +164,7 @@ func runAdmin(ctx context.Context, args []string, std stdio) int {
 		}
 	}
 
-	c, stop, code := adminConnect(ctx, af, std, cmd)
+	c, stop, code := adminConnect(ctx, af, fs, std)
 	if c == nil {
 		return code
 	}
@@ -320,47 +297,27 @@ func secretFrom(file, env string, in io.Reader) (string, error) {
 // adminConnect logs in to the PBX of -url, or to an embedded fake. stop
 // closes the client (and the fake). On failure c is nil and code the exit
 // status.
-func adminConnect(ctx context.Context, af adminFlags, std stdio, cmd string) (c *appws.Client, stop func(), code int) {
+func adminConnect(ctx context.Context, af pbxFlags, fs *flag.FlagSet, std stdio) (c *appws.Client, stop func(), code int) {
+	cmd := fs.Name()
 	var opts appws.Options
 	var srv *appwstest.Server
-	if *af.url == "" {
+	if af.fake() {
 		srv = appwstest.NewServer(appwstest.Config{Apps: map[string]string{"admin": "admin-demo"}, InMemory: true,
 			Handler: newAdminFake().Handler})
 		opts = srv.ClientOptions()
 		fmt.Fprintln(std.errOut, cmd+": no -url: an embedded fake PBX (users alice, bob, carol; PBX password \""+fakePBXPassword+"\")")
 	} else {
-		if err := checkURL(*af.url); err != nil {
-			fmt.Fprintf(std.errOut, "%s: %v\n", cmd, err)
-			return nil, nil, exitUsage
-		}
-		pw, ok, err := password(*af.l.pwFile)
-		if err != nil || !ok {
-			if err == nil {
-				err = errors.New("no password: set APPWS_PASSWORD or use -password-file")
-			}
-			fmt.Fprintf(std.errOut, "%s: %v\n", cmd, err)
-			return nil, nil, exitUsage
-		}
-		if opts, err = af.l.options(*af.url, pw, *af.pbxObj, *af.caCert, *af.insecure, std.errOut, cmd); err != nil {
-			fmt.Fprintf(std.errOut, "%s: %v\n", cmd, err)
-			return nil, nil, exitFail
+		var ok bool
+		if opts, code, ok = af.options(fs, std); !ok {
+			return nil, nil, code
 		}
 	}
-	if *af.verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(std.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	c, err := appws.Dial(dctx, opts)
-	cancel()
-	if err != nil {
+	c, code, ok := af.dial(ctx, opts, cmd, std)
+	if !ok {
 		if srv != nil {
 			srv.Close()
 		}
-		fmt.Fprintf(std.errOut, "%s: %s\n", cmd, dialFailure(urltext.Redacted(opts.URL), err))
-		if errors.As(err, new(*appws.ConfigError)) {
-			return nil, nil, exitUsage
-		}
-		return nil, nil, exitFail
+		return nil, nil, code
 	}
 	return c, func() {
 		c.Close()

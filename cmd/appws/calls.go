@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/appwebsocket/appws"
@@ -31,52 +29,28 @@ func runCalls(ctx context.Context, args []string, std stdio) int {
 			"-password-file or APPWS_PASSWORD) and runs until Ctrl-C, reconnecting after a\n"+
 			"lost connection. Without -url it runs an embedded fake PBX on which calls come\n"+
 			"and go for a few seconds, then exits 0.")
-	url := fs.String("url", "", "PBX websocket `URL`, ws:// or wss:// (default: the embedded fake)")
-	l := addLoginFlags(fs)
-	pbxObj := fs.String("pbxobj", "", "login pbxObj (not covered by the digest)")
+	pf := addPBXFlags(fs)
 	grp := fs.Bool("grp", false, "Initialize with grp: the users of the object's groups")
 	callsMode := fs.Bool("calls-mode", false, "Initialize with calls: every call of the PBX (CallAdd/CallUpdate/CallDel), no UserInitialize")
-	caCert := fs.String("cacert", "", "trust the CA certificates in PEM `FILE` (besides the system's)")
-	insecure := fs.Bool("insecure", false, "do not verify the server's certificate (DANGEROUS)")
 	step := fs.Duration("step", 300*time.Millisecond, "the fake's `pause` between two call events")
-	verbose := fs.Bool("v", false, "log the library's connection events to stderr")
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
 		return code
 	}
+	if code, ok := pf.check(fs, std); !ok {
+		return code
+	}
 	cfg := rcc.Config{Grp: *grp, Calls: *callsMode}
-	if *url == "" {
-		if *l.app != "" {
-			return usageError(fs, std, "-app needs -url")
-		}
+	if pf.fake() {
 		return callsOnFake(ctx, cfg, *step, std)
 	}
-	if *l.app == "" {
-		return usageError(fs, std, "-url needs -app")
-	}
-	pw, code, ok := needPassword(fs, *l.pwFile, std)
+	opts, code, ok := pf.options(fs, std)
 	if !ok {
 		return code
 	}
-	opts, err := l.options(*url, pw, *pbxObj, *caCert, *insecure, std.errOut, "appws calls")
-	if err != nil {
-		fmt.Fprintf(std.errOut, "appws calls: %v\n", err)
-		return exitFail
-	}
 	opts.AutoReconnect = true
-	if *verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(std.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	fmt.Fprintf(std.errOut, "appws calls: connecting to %s (retrying for up to %v)\n", *url, dialTimeout)
-	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	c, err := appws.Dial(dctx, opts)
-	cancel()
-	if err != nil {
-		fmt.Fprintf(std.errOut, "appws calls: %s\n", dialFailure(*url, err))
-		var ce *appws.ConfigError
-		if errors.As(err, &ce) {
-			return exitUsage
-		}
-		return exitFail
+	c, code, ok := pf.dial(ctx, opts, "appws calls", std)
+	if !ok {
+		return code
 	}
 	return monitorCalls(ctx, c, cfg, nil, std)
 }

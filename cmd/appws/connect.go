@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -185,8 +186,9 @@ func errText(err error, prefixes ...string) string {
 }
 
 // checkURL says what is wrong with a -url that Dial would refuse for its
-// scheme, in words for the command line: the library's ConfigError only
-// says that a URL without a scheme "cannot be parsed".
+// scheme, or for a user and password in it, in words for the command line
+// (the library's ConfigError only says that a URL without a scheme "cannot
+// be parsed"), and before anything prints the URL.
 func checkURL(raw string) error {
 	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
@@ -194,6 +196,11 @@ func checkURL(raw string) error {
 	}
 	switch strings.ToLower(scheme) {
 	case "ws", "wss":
+		if u, err := url.Parse(raw); err == nil && u.User != nil {
+			// Refused here, before anything prints the URL: Dial refuses
+			// it too, and the password must not reach the terminal.
+			return errors.New("-url must not contain a user or password (the login password comes from -password-file or APPWS_PASSWORD)")
+		}
 		return nil
 	case "http":
 		return errors.New("-url must start with ws:// or wss://, not http:// (use ws:// for the same server)")

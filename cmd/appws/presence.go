@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/appwebsocket/appws"
 	"github.com/appwebsocket/appws/appwstest"
-	"github.com/appwebsocket/appws/internal/urltext"
 	"github.com/appwebsocket/appws/pbxapi"
 	"github.com/appwebsocket/appws/pbxapi/pbxapitest"
 )
@@ -37,36 +35,28 @@ func runPresence(ctx context.Context, args []string, std stdio) int {
 			"after a lost connection; with -set and no USER it exits once the presence is\n"+
 			"set. Without -url it logs in as alice to an embedded fake PBX (users alice,\n"+
 			"bob 11, carol 12; default USERs bob and carol) whose presence changes for a\n"+
-			"few steps, then exits 0. Bad input: one line on stderr, exit status 1.")
-	url := fs.String("url", "", "PBX websocket `URL`, ws:// or wss:// (default: the embedded fake)")
-	l := addLoginFlags(fs)
-	pbxObj := fs.String("pbxobj", "", "login pbxObj (not covered by the digest)")
+			"few steps, then exits 0. A mistake in the flags or USERs prints one line on\n"+
+			"stderr and exits 2; a failure (the login, a refused -set) exits 1.")
+	pf := addPBXFlags(fs)
 	set := fs.String("set", "", "set a presence: `KEY=VALUE,...` (activity, note, contact, sip, guid)")
 	profile := fs.Bool("profile", false, "follow the favourites of the logged-in user's first profile")
-	caCert := fs.String("cacert", "", "trust the CA certificates in PEM `FILE` (besides the system's)")
-	insecure := fs.Bool("insecure", false, "do not verify the server's certificate (DANGEROUS)")
 	step := fs.Duration("step", 300*time.Millisecond, "the fake's `pause` between two presence changes")
-	verbose := fs.Bool("v", false, "log the library's connection events to stderr")
 	if code, ok := parseFlags(fs, args, -1, std); !ok {
 		return code
 	}
-	bad := func(format string, args ...any) int {
-		fmt.Fprintf(std.errOut, "appws presence: "+format+"\n", args...)
-		return exitFail
+	if code, ok := pf.check(fs, std); !ok {
+		return code
 	}
 	targets, err := presenceTargets(fs.Args())
 	if err != nil {
-		return bad("%v", err)
+		return usageError(fs, std, "%v", err)
 	}
 	sp, err := parseSet(*set)
 	if err != nil {
-		return bad("-set: %v", err)
+		return usageError(fs, std, "-set: %v", err)
 	}
 	p := &presenceSession{std: std, profile: *profile, set: sp, targets: targets}
-	if *url == "" {
-		if *l.app != "" {
-			return bad("-app needs -url (without -url appws presence runs an embedded fake PBX)")
-		}
+	if pf.fake() {
 		if sp != nil && sp.SIP == "" && sp.GUID == "" {
 			sp.SIP = "alice"
 		}
@@ -75,41 +65,22 @@ func runPresence(ctx context.Context, args []string, std stdio) int {
 		}
 		return p.onFake(ctx, *step)
 	}
-	if err := checkURL(*url); err != nil {
-		return bad("%v", err)
-	}
-	if *l.app == "" {
-		return bad("-url needs -app")
-	}
 	if sp != nil && sp.SIP == "" && sp.GUID == "" {
-		if sp.SIP, sp.GUID = *l.sip, *l.guid; sp.SIP == "" && sp.GUID == "" {
-			return bad("-set: whose presence? give sip= or guid= in -set, or log in with -sip or -guid")
+		if sp.SIP, sp.GUID = *pf.l.sip, *pf.l.guid; sp.SIP == "" && sp.GUID == "" {
+			return usageError(fs, std, "-set: whose presence? give sip= or guid= in -set, or log in with -sip or -guid")
 		}
 	}
 	if len(targets) == 0 && sp == nil && !*profile {
-		return bad("nothing to do: name the USERs to watch, or use -set or -profile")
+		return usageError(fs, std, "nothing to do: name the USERs to watch, or use -set or -profile")
 	}
-	pw, ok, err := password(*l.pwFile)
-	if err != nil {
-		return bad("%v", err)
-	}
-	if !ok || pw == "" {
-		return bad("no password: set APPWS_PASSWORD or use -password-file")
-	}
-	opts, err := l.options(*url, pw, *pbxObj, *caCert, *insecure, std.errOut, "appws presence")
-	if err != nil {
-		return bad("%v", err)
+	opts, code, ok := pf.options(fs, std)
+	if !ok {
+		return code
 	}
 	opts.AutoReconnect = true
-	if *verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(std.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	fmt.Fprintf(std.errOut, "appws presence: connecting to %s (retrying for up to %v)\n", urltext.Redacted(*url), dialTimeout)
-	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	c, err := appws.Dial(dctx, opts)
-	cancel()
-	if err != nil {
-		return bad("%s", dialFailure(urltext.Redacted(*url), err))
+	c, code, ok := pf.dial(ctx, opts, "appws presence", std)
+	if !ok {
+		return code
 	}
 	p.c = c
 	return p.run(ctx, nil, nil)

@@ -109,8 +109,10 @@ func TestPresenceSetOnly(t *testing.T) {
 	})
 }
 
-// TestPresenceBadInput: bad input gets one line on stderr naming the
-// cause, nothing on stdout, and exit status 1.
+// TestPresenceBadInput: a mistake in the flags or USERs gets one line on
+// stderr naming the cause and where the help is, nothing on stdout, and
+// exit status 2 (as in every command); a password file that cannot be
+// read is a failure, exit status 1.
 func TestPresenceBadInput(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -130,10 +132,15 @@ func TestPresenceBadInput(t *testing.T) {
 		{[]string{"-url", "ws://127.0.0.1:1/x", "-app", "a"}, "nothing to do"},
 		{[]string{"-url", "ws://127.0.0.1:1/x", "-app", "a", "-password-file", "/nonexistent/pw", "bob"}, "password file"},
 	} {
+		want := exitUsage
+		if tc.want == "password file" {
+			want = exitFail
+		}
 		code, out, stderr := runCmd(t, t.Context(), nil, append([]string{"presence"}, tc.args...)...)
-		if code != exitFail || out != "" || strings.Count(stderr, "\n") != 1 ||
-			!strings.HasPrefix(stderr, "appws presence: ") || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 1 and one line with %q", tc.args, code, out, stderr, tc.want)
+		if code != want || out != "" || strings.Count(stderr, "\n") != 1 ||
+			!strings.HasPrefix(stderr, "appws presence: ") || !strings.Contains(stderr, tc.want) ||
+			(want == exitUsage) != strings.HasSuffix(stderr, " (see 'appws help presence')\n") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d and one line with %q", tc.args, code, out, stderr, want, tc.want)
 		}
 	}
 }

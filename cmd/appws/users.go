@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -37,15 +35,13 @@ func runUsers(ctx context.Context, args []string, std stdio) int {
 			"\n"+
 			"The PBX's app object must have TableUsers enabled. The password comes from\n"+
 			"-password-file or APPWS_PASSWORD.")
-	url := fs.String("url", "", "PBX app object `URL`, ws:// or wss:// (default: the embedded fake)")
-	l := addLoginFlags(fs)
-	pbxObj := fs.String("pbxobj", "", "login pbxObj (not covered by the digest)")
+	pf := addPBXFlags(fs)
 	columns := fs.String("columns", "", "comma-separated `list` of columns to replicate (default: the typed ones; never pwd)")
 	once := fs.Bool("once", false, "print the table and exit, without following changes")
-	caCert := fs.String("cacert", "", "trust the CA certificates in PEM `FILE` (besides the system's)")
-	insecure := fs.Bool("insecure", false, "do not verify the server's certificate (DANGEROUS)")
-	verbose := fs.Bool("v", false, "log the library's connection events to stderr")
 	if code, ok := parseFlags(fs, args, 0, std); !ok {
+		return code
+	}
+	if code, ok := pf.check(fs, std); !ok {
 		return code
 	}
 	var cfg tableusers.Config
@@ -59,41 +55,23 @@ func runUsers(ctx context.Context, args []string, std stdio) int {
 	}
 	var opts appws.Options
 	var fake *fakePBX
-	if *url == "" {
+	if pf.fake() {
 		fake = newFakePBX()
 		defer fake.srv.Close()
 		opts = fake.srv.ClientOptions()
 		opts.MinBackoff, opts.MaxBackoff = 100*time.Millisecond, time.Second
 		fmt.Fprintln(std.errOut, "appws users: no -url: replicating the embedded fake PBX")
 	} else {
-		if *l.app == "" {
-			return usageError(fs, std, "-app is required with -url")
-		}
-		pw, code, ok := needPassword(fs, *l.pwFile, std)
-		if !ok {
+		var code int
+		var ok bool
+		if opts, code, ok = pf.options(fs, std); !ok {
 			return code
-		}
-		var err error
-		if opts, err = l.options(*url, pw, *pbxObj, *caCert, *insecure, std.errOut, "appws users"); err != nil {
-			fmt.Fprintf(std.errOut, "appws users: %v\n", err)
-			return exitFail
 		}
 	}
 	opts.AutoReconnect = !*once
-	if *verbose {
-		opts.Logger = slog.New(slog.NewTextHandler(std.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-
-	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	c, err := appws.Dial(dctx, opts)
-	cancel()
-	if err != nil {
-		fmt.Fprintf(std.errOut, "appws users: %s\n", dialFailure(opts.URL, err))
-		var ce *appws.ConfigError
-		if errors.As(err, &ce) {
-			return exitUsage
-		}
-		return exitFail
+	c, code, ok := pf.dial(ctx, opts, "appws users", std)
+	if !ok {
+		return code
 	}
 	u := &usersSession{c: c, r: tableusers.New(cfg), std: std, once: *once, fake: fake}
 	return u.run(ctx)

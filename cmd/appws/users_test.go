@@ -107,7 +107,7 @@ func TestUsersLoginFailed(t *testing.T) {
 func TestUsersUsage(t *testing.T) {
 	t.Parallel()
 	if code, _, errOut := runCmd(t, t.Context(), nil, "users", "-url", "ws://127.0.0.1:1/x"); code != exitUsage ||
-		!strings.Contains(errOut, "-app is required") {
+		!strings.Contains(errOut, "-url needs -app") {
 		t.Errorf("no -app: exit %d, stderr %q", code, errOut)
 	}
 	if code, _, errOut := runCmd(t, t.Context(), nil, "users", "-columns", "cn,pwd"); code != exitUsage ||
