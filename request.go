@@ -135,17 +135,17 @@ func (e *endedError) Unwrap() error { return e.cause }
 // src (indications of a subscription) go to Events() as usual. No SendResult
 // is emitted for a Request: its error says what became of the send.
 //
-// Request never waits on events the consumer has not read, so it may be
-// called from the goroutine that reads Events(), between MessageComplete
-// calls: while it waits, the client reads up to RequestReadAhead messages
+// Request may be called from the goroutine that reads Events(), between
+// MessageComplete calls: while it waits, the client reads up to RequestReadAhead messages
 // (and RequestReadAheadBytes) beyond the read-ahead, so the reply is found
 // behind held Messages. If even that fills up before the reply comes, the
 // reply is behind Messages only the consumer can take: Request waits while
 // the consumer takes them (a consumer that reads on another goroutine, if
 // slower than the server sends), and once it has taken none for
 // Options.StallWarning (a stalled consumer, or one that waits in this very
-// Request), Request fails with ErrReplyBlocked (its message was written, as
-// with ErrNoReply). The reply, when it is read, goes to Events() like any
+// Request; checked every StallWarning, so after one to two of them),
+// Request fails with ErrReplyBlocked (its message was written, as with
+// ErrNoReply). The reply, when it is read, goes to Events() like any
 // other Message.
 //
 // ctx bounds the whole wait. If the session ends first, the error says
