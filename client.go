@@ -77,8 +77,8 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	c.ra = newReadAhead()
-	c.em = newEmitter(&c.stats.dropped, c.ra)
+	c.em = newEmitter(&c.stats.dropped)
+	c.ra = c.em.ra
 	s, attempts, err := c.firstLogin(ctx)
 	if err != nil {
 		cancel()

@@ -60,15 +60,18 @@ const (
 	pollMax   = 20 * time.Millisecond
 )
 
-func newEmitter(dropped *atomic.Uint64, ra *readAhead) *emitter {
-	return &emitter{
+// newEmitter returns an emitter and, in e.ra, the read-ahead it counts
+// Messages in, which shares its lock.
+func newEmitter(dropped *atomic.Uint64) *emitter {
+	e := &emitter{
 		out:     make(chan Event, eventBuffer+1),
 		dropped: dropped,
-		ra:      ra,
 		abort:   make(chan struct{}),
 		read:    make(chan struct{}, 1),
 		q:       newEventQueue(),
 	}
+	e.ra = newReadAhead(&e.mu)
+	return e
 }
 
 func signal(ch chan struct{}) {
@@ -95,15 +98,18 @@ func (e *emitter) deliverLocked() {
 	if e.pumping || e.finished || e.aborted {
 		return
 	}
-	for len(e.out) < eventBuffer || e.closedNextLocked() {
+	// The queue is asked first: len(e.out) is a call into the runtime, and
+	// most calls (a Message nobody asked for yet) have nothing to put.
+	for e.q.ready() {
+		if len(e.out) >= eventBuffer && !e.closedNextLocked() {
+			e.pumping = true
+			e.wg.Add(1)
+			go e.pump()
+			return
+		}
 		if !e.putLocked() {
 			return
 		}
-	}
-	if e.q.ctrl.len() > 0 || e.q.messageWanted() {
-		e.pumping = true
-		e.wg.Add(1)
-		go e.pump()
 	}
 }
 
@@ -206,15 +212,16 @@ func (e *emitter) grant(session uint64) {
 
 // pushMessage queues a received Message of the live session, or drops it
 // after Close.
-func (e *emitter) pushMessage(m Message) {
+func (e *emitter) pushMessage(m Message, limit, limitBytes int) (room bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.q.pushMessage(m) {
 		e.dropped.Add(1)
-		return
+		return true
 	}
-	e.ra.add(len(m.Raw))
+	room = e.ra.add(len(m.Raw), limit, limitBytes)
 	e.deliverLocked()
+	return room
 }
 
 // pushResults queues the SendResults of the ids first..last, which all

@@ -19,8 +19,8 @@ func TestEmitterNeverStalls(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 7))         // the supervisor's
 		consumerRng := rand.New(rand.NewPCG(seed, 8)) // the consumer's
 		var dropped atomic.Uint64
-		ra := newReadAhead()
-		e := newEmitter(&dropped, ra)
+		e := newEmitter(&dropped)
+		ra := e.ra
 		const sessions = 5
 		var wg sync.WaitGroup
 		pushed := 0
@@ -46,8 +46,7 @@ func TestEmitterNeverStalls(t *testing.T) {
 								return
 							}
 						}
-						e.pushMessage(Message{Session: sess, Raw: []byte("{}")})
-						full = !ra.hasRoom(16, 1<<20)
+						full = !e.pushMessage(Message{Session: sess, Raw: []byte("{}")}, 16, 1<<20)
 					}
 				}()
 				go func() { // writer
@@ -266,7 +265,7 @@ func TestStallIsReportedOncePerStall(t *testing.T) {
 func TestCloseNeverReordersWhatTheConsumerReads(t *testing.T) {
 	t.Parallel()
 	for iter := range 20000 {
-		e := newEmitter(new(atomic.Uint64), newReadAhead())
+		e := newEmitter(new(atomic.Uint64))
 		e.pushLife(ConnectComplete{Session: 1})
 		for id := uint64(1); id <= 300; id++ {
 			e.pushResults(id, id, nil)

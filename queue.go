@@ -92,6 +92,9 @@ func (q *eventQueue) next() Event {
 	return ev
 }
 
+// ready reports whether next would return an event.
+func (q *eventQueue) ready() bool { return q.ctrl.len() > 0 || q.messageWanted() }
+
 // messageWanted reports whether the next Message may go.
 func (q *eventQueue) messageWanted() bool {
 	return q.permit && q.msgs.len() > 0 && q.msgs.front().Session == q.handed

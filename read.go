@@ -131,8 +131,8 @@ func (s *session) readLoop() error {
 		if m.Src != "" && c.reqs.pending.Load() > 0 && c.reqs.deliver(m) {
 			continue
 		}
-		c.em.pushMessage(m)
-		s.full = !c.ra.hasRoom(s.readAheadLimits())
+		limit, limitBytes := s.readAheadLimits()
+		s.full = !c.em.pushMessage(m, limit, limitBytes)
 	}
 }
 
@@ -218,8 +218,13 @@ func (s *session) blockAfter() time.Duration {
 // and, while there is none, waits on room, which is signalled once the
 // read-ahead has drained to half its limits, so that it reads in bursts
 // instead of being woken for every delivered Message.
+//
+// Its lock is the emitter's: the emitter counts every Message in and out
+// while it holds that lock anyway, so the per-message accounting (add,
+// take, reset: called with it held) takes no lock of its own; the reader's
+// questions (hasRoom, taken) take it.
 type readAhead struct {
-	mu                 sync.Mutex
+	mu                 *sync.Mutex // the emitter's
 	count, bytes       int
 	takes              uint64 // Messages delivered so far: the consumer's progress
 	waiting            bool
@@ -227,19 +232,20 @@ type readAhead struct {
 	room               chan struct{} // cap 1
 }
 
-func newReadAhead() *readAhead { return &readAhead{room: make(chan struct{}, 1)} }
-
-// add counts a queued Message of n bytes.
-func (r *readAhead) add(n int) {
-	r.mu.Lock()
-	r.count++
-	r.bytes += n
-	r.mu.Unlock()
+func newReadAhead(mu *sync.Mutex) *readAhead {
+	return &readAhead{mu: mu, room: make(chan struct{}, 1)}
 }
 
-// take settles a delivered Message of n bytes.
+// add counts a queued Message of n bytes and reports whether another may
+// be read within the limits, as hasRoom does. r.mu is held.
+func (r *readAhead) add(n, limit, limitBytes int) bool {
+	r.count++
+	r.bytes += n
+	return r.roomLocked(limit, limitBytes)
+}
+
+// take settles a delivered Message of n bytes. r.mu is held.
 func (r *readAhead) take(n int) {
-	r.mu.Lock()
 	r.takes++
 	r.count--
 	r.bytes -= n
@@ -247,7 +253,6 @@ func (r *readAhead) take(n int) {
 		r.waiting = false
 		signal(r.room)
 	}
-	r.mu.Unlock()
 }
 
 // taken returns how many Messages were delivered so far.
@@ -258,11 +263,9 @@ func (r *readAhead) taken() uint64 {
 }
 
 // reset empties the account (the Messages were dropped) and releases a
-// waiting reader.
+// waiting reader. r.mu is held.
 func (r *readAhead) reset() {
-	r.mu.Lock()
 	r.count, r.bytes, r.waiting = 0, 0, false
-	r.mu.Unlock()
 	signal(r.room)
 }
 
@@ -270,7 +273,13 @@ func (r *readAhead) reset() {
 // If not, room is signalled once the read-ahead drained to half of them.
 func (r *readAhead) hasRoom(limit, limitBytes int) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	room := r.roomLocked(limit, limitBytes)
+	r.mu.Unlock()
+	return room
+}
+
+// roomLocked is hasRoom with r.mu held.
+func (r *readAhead) roomLocked(limit, limitBytes int) bool {
 	if r.count < limit && r.bytes < limitBytes {
 		r.waiting = false
 		return true

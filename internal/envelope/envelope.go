@@ -46,25 +46,26 @@ func Parse(raw []byte) (Parsed, error) {
 	return p, nil
 }
 
-// Received parses a message read into a scratch buffer that will be reused,
-// and returns a Parsed that owns its bytes. A small message with plain
+// Received parses a message read into a scratch buffer that will be reused
+// into *raw, *mt, *api and *src, which own their bytes (the fields of the
+// caller's message: written in place, for this runs once per message
+// received). A small message with plain
 // envelope strings takes one allocation for all of them: Raw (its capacity
 // cut to its length, so an append cannot reach beyond it) and behind it the
 // bytes of MT, API and Src, which nothing writes once they are made. A big
 // one gets its strings apart, so that keeping MT does not keep a large Raw
 // alive.
-func Received(scratch []byte) (Parsed, error) {
+func Received(scratch []byte, raw *[]byte, mt, api, src *string) error {
 	var env Envelope
 	if err := env.Scan(scratch); err != nil {
-		return Parsed{}, err
+		return err
 	}
 	n := len(scratch)
 	lm, la, ls := env.mt.end-env.mt.start, env.api.end-env.api.start, env.src.end-env.src.start
 	if n > sharedAllocMax || env.mt.escaped || env.api.escaped || env.src.escaped || lm+la+ls == 0 {
-		raw := bytes.Clone(scratch)
-		p := Parsed{Raw: raw}
-		p.MT, p.API, p.Src = env.Strings(raw)
-		return p, nil
+		*raw = bytes.Clone(scratch)
+		*mt, *api, *src = env.Strings(*raw)
+		return nil
 	}
 	buf := make([]byte, n+lm+la+ls)
 	copy(buf, scratch)
@@ -72,7 +73,8 @@ func Received(scratch []byte) (Parsed, error) {
 	k += copy(buf[k:], scratch[env.api.start:env.api.end])
 	copy(buf[k:], scratch[env.src.start:env.src.end])
 	all := unsafe.String(&buf[n], lm+la+ls)
-	return Parsed{Raw: buf[:n:n], MT: all[:lm], API: all[lm : lm+la], Src: all[lm+la:]}, nil
+	*raw, *mt, *api, *src = buf[:n:n], all[:lm], all[lm:lm+la], all[lm+la:]
+	return nil
 }
 
 // sharedAllocMax is the largest message whose strings share its allocation.

@@ -32,7 +32,7 @@ func TestReceivedOwnsItsBytes(t *testing.T) {
 		`{"mt":""}`, // no envelope bytes at all
 	} {
 		scratch := []byte(in)
-		p, err := Received(scratch)
+		p, err := received(scratch)
 		if err != nil {
 			t.Fatalf("Received(%.40q): %v", in, err)
 		}
@@ -57,15 +57,15 @@ func TestReceivedOwnsItsBytes(t *testing.T) {
 // not hold the whole message.
 func TestReceivedAllocations(t *testing.T) { // not parallel: AllocsPerRun
 	small := []byte(`{"mt":"UpdatePresence","api":"PbxSignal","src":"s17","sip":"alice"}`)
-	if n := testing.AllocsPerRun(100, func() { _, _ = Received(small) }); n != 1 {
+	if n := testing.AllocsPerRun(100, func() { _, _ = received(small) }); n != 1 {
 		t.Errorf("Received of a small message: %v allocations, want 1", n)
 	}
-	p, _ := Received(small)
+	p, _ := received(small)
 	if behind := unsafe.Add(unsafe.Pointer(unsafe.SliceData(p.Raw)), len(p.Raw)); unsafe.Pointer(unsafe.StringData(p.MT)) != behind {
 		t.Error("a small message's MT is not stored right behind its Raw")
 	}
 	big := []byte(`{"mt":"M","api":"A","src":"S","pad":"` + strings.Repeat("p", sharedAllocMax) + `"}`)
-	p, err := Received(big)
+	p, err := received(big)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +134,11 @@ func TestSrcAt(t *testing.T) {
 			t.Errorf("Scan(%q): SrcAt %v is %q, want %q", c.in, e.SrcAt, got, c.want)
 		}
 	}
+}
+
+// received is Received into a Parsed.
+func received(scratch []byte) (Parsed, error) {
+	var p Parsed
+	err := Received(scratch, &p.Raw, &p.MT, &p.API, &p.Src)
+	return p, err
 }
