@@ -15,6 +15,8 @@
 #
 # BENCH_BINS="tag=path ..." compares test binaries built from other commits
 # too (go test -c -o path); each benchmark line is then prefixed by its tag.
+# Their order alternates from round to round; the bare gorilla baseline
+# runs with the first binary only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=$1
@@ -25,12 +27,19 @@ if [ -z "${BENCH_BINS:-}" ]; then
 	go test -c -o "$bin" .
 	BENCH_BINS="cur=$bin"
 fi
+# The binaries run in turn, and in the reverse turn every other round: the
+# one that runs first in a pair was measured slower (a new/old pair read
+# 1.13 in one order and 0.97 in the other), so no binary may always go
+# first.
+reversed=$(printf '%s\n' $BENCH_BINS | tac | tr '\n' ' ')
 out=$(mktemp)
 for cpu in ${cpus//,/ }; do
 	for r in $(seq "$rounds"); do
+		bins=$BENCH_BINS
+		[ $((r % 2)) -eq 0 ] && bins=$reversed
 		for pattern in "$@"; do
 			for side in appws appws-Request gorilla; do
-				for tb in $BENCH_BINS; do
+				for tb in $bins; do
 					tag=${tb%%=*}
 					path=${tb#*=}
 					[ "$side" = gorilla ] && [ "$tb" != "${BENCH_BINS%% *}" ] && continue # one baseline
