@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/kindname"
 	"github.com/appwebsocket/appws/internal/outbox"
 )
 
@@ -65,12 +65,7 @@ var kindNames = [...]string{
 }
 
 // String returns the kind's lowerCamel name, e.g. "configChanged".
-func (k Kind) String() string {
-	if k > 0 && int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return "kind(" + strconv.Itoa(int(k)) + ")"
-}
+func (k Kind) String() string { return kindname.Of(kindNames[:], int(k)) }
 
 // MarshalText makes a Kind its name in JSON.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }

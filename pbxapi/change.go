@@ -2,7 +2,8 @@ package pbxapi
 
 import (
 	"slices"
-	"strconv"
+
+	"github.com/appwebsocket/appws/internal/kindname"
 )
 
 // Kind says what a Change reports.
@@ -54,12 +55,7 @@ var kindNames = [...]string{
 
 // String returns the kind's lowerCamel name, e.g. "presenceChanged", or
 // "kind(N)" for a value that is not a Kind.
-func (k Kind) String() string {
-	if k > 0 && int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return "kind(" + strconv.Itoa(int(k)) + ")"
-}
+func (k Kind) String() string { return kindname.Of(kindNames[:], int(k)) }
 
 // MarshalText makes a Kind its name in JSON.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }

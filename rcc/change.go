@@ -1,6 +1,6 @@
 package rcc
 
-import "strconv"
+import "github.com/appwebsocket/appws/internal/kindname"
 
 // Kind says what a Change reports.
 type Kind int
@@ -52,12 +52,7 @@ var kindNames = [...]string{
 }
 
 // String returns the kind's lowerCamel name, e.g. "callAdded".
-func (k Kind) String() string {
-	if k > 0 && int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return "kind(" + strconv.Itoa(int(k)) + ")"
-}
+func (k Kind) String() string { return kindname.Of(kindNames[:], int(k)) }
 
 // MarshalText makes a Kind its name in JSON.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"sync"
 
 	"github.com/appwebsocket/appws"
+	"github.com/appwebsocket/appws/internal/kindname"
 	"github.com/appwebsocket/appws/internal/outbox"
 )
 
@@ -95,12 +95,7 @@ var kindNames = [...]string{
 }
 
 // String returns the kind's lowerCamel name, e.g. "added".
-func (k Kind) String() string {
-	if k > 0 && int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return "kind(" + strconv.Itoa(int(k)) + ")"
-}
+func (k Kind) String() string { return kindname.Of(kindNames[:], int(k)) }
 
 // MarshalText makes a Kind its name in JSON.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
